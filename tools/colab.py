@@ -1,0 +1,100 @@
+"""Give every notebook in nbs/ its Colab header, built from settings.ini, or check that it has it.
+
+Each notebook (except index.ipynb and `_`-prefixed ones) starts with
+  1. a hidden code cell that installs trainkit when, and only when, it runs in Google Colab;
+  2. the nbdev title cell (`# Title` + `> description`), written by the author;
+  3. an "Open in Colab" badge pointing at this very notebook on GitHub.
+
+    python tools/colab.py --check        # exit 1 and list what is missing or stale
+    python tools/colab.py --fix [NB...]  # insert or refresh the cells
+"""
+import argparse, json, sys
+from configparser import ConfigParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL_TAG = '# Colab only:'
+BADGE_TAG = '[![Open In Colab]'
+
+
+def settings():
+    "The [DEFAULT] section of settings.ini."
+    cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini', encoding='utf-8')
+    return cp['DEFAULT']
+
+
+def install_source(cfg):
+    "Source of the hidden install cell."
+    return ("#| hide\n"
+            f"{INSTALL_TAG} install trainkit when this notebook runs in Google Colab (elsewhere this does nothing).\n"
+            "import sys, subprocess\n"
+            "if 'google.colab' in sys.modules:\n"
+            "    pip = [sys.executable, '-m', 'pip', 'install', '-q']\n"
+            f"    if subprocess.run(pip + ['{cfg['lib_name']}>=0.1']).returncode:  # not on PyPI yet? take it from GitHub\n"
+            f"        subprocess.run(pip + ['git+{cfg['git_url']}'], check=True)")
+
+
+def badge_source(cfg, name):
+    "Markdown of the Colab badge for notebook `name`."
+    url = f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/{cfg['nbs_path']}/{name}"
+    return f"{BADGE_TAG}(https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def lesson_notebooks():
+    return sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if p.name != 'index.ipynb' and not p.name.startswith('_'))
+
+
+def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+
+def problems(path, cfg):
+    "What is wrong with `path`'s header, as a list of strings (empty when all is well)."
+    cells = json.loads(path.read_text(encoding='utf-8'))['cells']
+    out = []
+    if not cells or cells[0]['cell_type'] != 'code' or _src(cells[0]) != install_source(cfg):
+        out.append('first cell is not the hidden Colab install cell')
+    md = [i for i, c in enumerate(cells) if c['cell_type'] == 'markdown']
+    if not md or not _src(cells[md[0]]).startswith('# '):
+        out.append('no nbdev title cell (`# Title` + `> description`)')
+    elif len(md) < 2 or md[1] != md[0] + 1 or _src(cells[md[1]]) != badge_source(cfg, path.name):
+        out.append('the cell after the title is not this notebook\'s Colab badge')
+    return out
+
+
+def _cell(kind, src):
+    c = {'cell_type': kind, 'metadata': {}, 'source': src}
+    if kind == 'code': c.update(execution_count=None, outputs=[])
+    return c
+
+
+def fix(path, cfg):
+    "Insert or refresh the install cell and the badge in `path`."
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    cells = [c for c in nb['cells'] if not (c['cell_type'] == 'code' and INSTALL_TAG in _src(c))
+             and not (c['cell_type'] == 'markdown' and _src(c).startswith(BADGE_TAG))]
+    title = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and _src(c).startswith('# ')), None)
+    if title is None: sys.exit(f'{path}: write the title cell (`# Title` + `> description`) first')
+    cells.insert(title + 1, _cell('markdown', badge_source(cfg, path.name)))
+    cells.insert(0, _cell('code', install_source(cfg)))
+    nb['cells'] = cells
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--fix', action='store_true', help='insert or refresh the header cells')
+    ap.add_argument('--check', action='store_true', help='only report (the default)')
+    ap.add_argument('notebooks', nargs='*', type=Path)
+    a = ap.parse_args()
+    cfg = settings()
+    nbs = [p.resolve() for p in a.notebooks] or lesson_notebooks()
+    bad = 0
+    for p in nbs:
+        if a.fix: fix(p, cfg)
+        for msg in problems(p, cfg):
+            bad += 1; print(f'{p.relative_to(ROOT)}: {msg}  (fix: python tools/colab.py --fix {p.relative_to(ROOT)})')
+    if bad: sys.exit(1)
+    print(f'colab headers: {len(nbs)} notebooks ok')
+
+
+if __name__ == '__main__': main()
