@@ -205,6 +205,8 @@ def loader_checks(n):
     check('trainkit DataLoader yields every sample once per epoch', torch.equal(e1.sort().values, idx))
     check('trainkit DataLoader reshuffles each epoch', not torch.equal(e1, e2))
     check('trainkit DataLoader epoch is reproducible under torch.manual_seed', torch.equal(e1, e1b))
+    torch.manual_seed(0); t1 = torch.cat([b[0] for b in B.torch_loader(idx, idx)])
+    check('trainkit DataLoader order == torch DataLoader order for the same torch.manual_seed', torch.equal(e1, t1))
     lens = [len(b[0]) for b in dl]
     check('trainkit DataLoader batch sizes', lens == [BS] * (n // BS) + ([n % BS] if n % BS else []),
           f'{len(lens)} batches')
@@ -293,8 +295,10 @@ def knob_groups(d, master, repeats, warmup, quick, use_compile):
         log(f'\n[k] knobs, {g}: the hand-written training epoch (train set only) with one thing changed')
         times = interleave(cases, repeats, warmup, log=log)
         for k in cases:
-            if k == 'hand loop': continue
+            if k == 'hand loop' or (g == 'the second core' and k == 'torch DataLoader(shuffle=True)'): continue
             extra = dict(group=g)
+            if k == 'torch DataLoader num_workers=2':  # also against the same loader without workers, same rounds
+                extra.update(vs_no_workers=med([a / b for a, b in zip(times[k], times['torch DataLoader(shuffle=True)'])]))
             if k == 'torch.compile (warm)': extra.update(compile_cold_s=compile_info.get('cold_s'))
             if k.startswith('progress'): extra.update(bar=notes.get('bar'))
             row('knob', 'k', k, times, k, 'hand loop', info=True, extra=extra)
@@ -374,6 +378,8 @@ def main(argv=None):
         f'{"--quick, " if a.quick else ""}{repeats} interleaved rounds per group, batch size {BS}, lr {LR}')
     log(f'data: {d["name"]} (loaded with {d["loader"]})')
 
+    # first calls pay one-time costs (autograd engine, kernels' lazy init): pay them before any timing
+    m = fresh(master); B.hand_train(m, torch.optim.SGD(m.parameters(), lr=LR), d['x'][:BS * 4], d['y'][:BS * 4])
     failed, overhead = None, None
     warmup = 0 if a.quick else 1  # --quick: every path runs, timings don't matter
     try:
@@ -382,7 +388,8 @@ def main(argv=None):
         if 'sgd' in only: group_sgd(d, master, repeats, warmup, steps=-(-len(d['x']) // BS))
         if 'fetch' in only: group_fetch(d, repeats, warmup)
         if 'knobs' in only:
-            overhead = knob_groups(d, master, repeats, warmup, a.quick, use_compile=not (a.quick or a.no_compile))
+            # the knobs are information, not goals: 7 rounds (the minimum for a median we trust) keep the run shorter
+            overhead = knob_groups(d, master, min(repeats, 7), warmup, a.quick, use_compile=not (a.quick or a.no_compile))
         if 'nbdev_test' in only and not (a.quick or a.no_nbdev_test): nbdev_test_time()
     except Exception:
         failed = traceback.format_exc()

@@ -56,6 +56,7 @@ def pages():
 # ------------------------------------------------------------------ processing (nbdev's pipeline, in a copy)
 def _copy_repo(dst):
     "The parts of the repo nbdev_docs reads, copied into `dst` (no build output, no caches)."
+    dst.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT/'settings.ini', dst/'settings.ini')
     ign = shutil.ignore_patterns('_proc', '_docs', '.ipynb_checkpoints', '__pycache__', '.quarto')
     shutil.copytree(ROOT/'nbs', dst/'nbs', ignore=ign)
@@ -75,12 +76,14 @@ def _proc_one(job):
             err = ''.join(traceback.format_exception(e)).strip()
             c = e.__cause__ or e.__context__
             if c is not None:   # nbdev re-raises the cell's exception as the cause: name it first
-                err = f'{type(c).__name__}: {c}\n' + ''.join(traceback.format_exception_only(e)).strip()
+                err = (f'{type(c).__name__}: {c}\n' + ''.join(traceback.format_exception_only(e)).strip()
+                       + '\n(nbdev_docs runs every cell that has an import, and every exported cell, to build '
+                       'the show_doc entries: give imports a cell of their own, see nbdev FAQ)')
     msgs = [str(w.message).strip() for w in ws if 'nbdev' in (w.filename or '') or 'FAQ' in str(w.message)]
     return s.name, err, msgs, time.perf_counter() - t0
 
 
-def process(work):
+def process(work, only=None):
     """Run nbdev_docs' pre-Quarto steps in a copy of the repo under `work`.
     Returns (proc_dir, copy_root, {notebook name: (error, warnings, seconds)})."""
     _copy_repo(work)
@@ -102,7 +105,7 @@ def process(work):
     files = nbglob(path, func=Path, file_glob='', file_re='')
     if (path/'_quarto.yml').exists(): files.append(path/'_quarto.yml')
     jobs = [r for r in (_proc_file(f, cache=cache, path=path) for f in files) if r]
-    jobs = [(str(s), str(d)) for s, d, _ in jobs]
+    jobs = [(str(s), str(d)) for s, d, _ in jobs if only is None or s.name in only]
     res = {}
     import check_docs as me   # workers find the job function by module name: nbdev's IPython shell replaces __main__
     with ProcessPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1)),
@@ -202,10 +205,13 @@ def showdoc_entries(nb):
     return res
 
 
-def _norm(s): return ' '.join(s.replace('\\_', '_').replace('\\*', '*').split())
+def _norm(s):
+    "Compare docstrings as text: nbdev turns `name` into a link to its docs ([`name`](url)) and escapes _ and *."
+    s = re.sub(r'\[(`[^`]+`)\]\([^)]*\)', r'\1', s)
+    return ' '.join(s.replace('\\_', '_').replace('\\*', '*').split())
 
 
-def check_api(proc, copy_root):
+def check_api(proc, copy_root, failed=()):
     "Every exported function/class has a docstring and a show_doc entry. -> (problems, count checked)"
     import importlib
     out, n = [], 0
@@ -228,19 +234,23 @@ def check_api(proc, copy_root):
         except Exception as e: out.append(f'{modname}: does not import: {e!r}'); continue
         names = getattr(mod, '__all__', None)
         if names is None: out.append(f'{modname}: has no __all__ (was it written by nbdev_export?)'); continue
+        if page_of[short] in failed:
+            out.append(f'{modname}: show_doc entries not checked, {page_of[short]} failed nbdev processing (see above)')
         for nm in names:
             n += 1
             obj = getattr(mod, nm, None)
             if obj is None and not hasattr(mod, nm):
                 out.append(f'{modname}.{nm}: in __all__ but not defined'); continue
             if not (callable(obj) or isinstance(obj, type)):
-                if not re.search(rf'\b{re.escape(nm)}\b', texts.get(page_of[short], '')):
-                    out.append(f'{modname}.{nm}: exported constant never mentioned on {page_of[short]}')
+                if page_of[short] not in failed and not re.search(rf'\b{re.escape(nm)}\b', texts.get(page_of[short], '')):
+                    out.append(f'{modname}.{nm}: exported constant never mentioned on {page_of[short]}: say what it is in '
+                               f'the prose (or add a `show_doc({nm})` cell, or make it private: _{nm})')
                 continue
             doc = obj.__dict__.get('__doc__') if isinstance(obj, type) else getattr(obj, '__doc__', None)
             if not (doc or '').strip():
                 out.append(f'{modname}.{nm}: exported without a docstring: add a one-line docstring (and docments) '
                            f'in {page_of[short]}'); continue
+            if page_of[short] in failed: continue
             entries = docs.get(nm) or docs.get(f'{short}.{nm}')
             if not entries:
                 out.append(f'{modname}.{nm}: no show_doc entry on any page (is it defined in an `#| export` cell of '
@@ -328,19 +338,24 @@ def main():
         t_proc = time.perf_counter() - t0
         print(f'nbdev processing (refresh_quarto_yml, _build_modidx, nbdev_sidebar, proc_nbs) of '
               f'{len(res)} notebooks: {t_proc:.1f} s')
-        print(f'{"page":28} {"proc s":>6}  title')
+        print(f'{"page":28} {"proc s":>6}  title'); seen_notes = set()
         for p in pages():
             err, ws, t = res.get(p.name, ('not processed by nbdev (is it skipped by nbglob?)', [], 0))
             if err:
-                add(p.name, [f'nbdev processing failed:\n      ' + '\n      '.join(err.splitlines()[-12:])]); fm = {}
+                lines = err.splitlines()
+                lines = lines[:9] + ['...'] + lines[-1:] if len(lines) > 10 else lines
+                add(p.name, [f'nbdev processing failed:\n      ' + '\n      '.join(lines)]); fm = {}
             else:
                 nb = json.loads((proc/p.relative_to(ROOT/'nbs')).read_text(encoding='utf-8'))
                 fm, msgs = check_page(nb, p.name); add(p.name, msgs)
-            for w in ws: print(f'  note ({p.name}): nbdev warns: {w.splitlines()[0]}')
+            for w in sorted(set(ws)):
+                if w in seen_notes: continue
+                if 'cell_number' in w: seen_notes.add(w)
+                print(f'  note ({p.name}): nbdev warns {ws.count(w)}x: {w.splitlines()[0]}')
             print(f'{p.name:28} {t:6.1f}  {fm.get("title", "?")}')
         add('source notebooks', check_source_notebooks())
         add('navigation', check_nav(copy_root))
-        api, n_api = check_api(proc, copy_root)
+        api, n_api = check_api(proc, copy_root, failed={k for k, v in res.items() if v[0]})
         add('API docs', api)
         cfg = colab.settings()
         add('Colab header', [f'nbs/{p.name}: {m}  (fix: python tools/colab.py --fix nbs/{p.name})'

@@ -20,7 +20,7 @@ with a reason, in its nbdev front matter, i.e. a line in its title cell:
 `{"trainkit": {"slow_ok": "reason"}}` is honoured too, but nbdev_clean strips it unless settings.ini has
 `allowed_metadata_keys = trainkit`. A slow_ok notebook may take up to 300 s; no cell may take longer than 300 s.
 """
-import argparse, json, re, shutil, sys, time
+import argparse, json, re, shutil, sys, time, warnings
 from pathlib import Path
 
 import nbformat
@@ -52,29 +52,33 @@ def _text(cell):
 
 def run(path, work, kernel, venv):
     "Execute one notebook outside the repo. -> dict(name, cells, seconds, error, slow_ok, probe)"
-    nb = nbformat.read(path, as_version=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # nbformat's MissingIDFieldWarning: nbdev_clean strips cell ids on purpose
+        nb = nbformat.read(path, as_version=4)
     d = work/path.stem; d.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, d/path.name)
     r = dict(name=path.name, cells=sum(c.cell_type == 'code' for c in nb.cells), seconds=0.0, error=None,
              slow_ok=slow_ok(nb), probe=None)
     cell_limit = SLOW_CAP if r['slow_ok'] else BUDGET * 1.5    # fail fast on a stuck cell
     client = NotebookClient(nb, kernel_name=kernel, timeout=int(cell_limit), startup_timeout=120,
+                            extra_arguments=['--IPKernelApp.log_level=ERROR'],
                             resources={'metadata': {'path': str(d)}})
     t0 = time.perf_counter()
     try:
         with client.setup_kernel():
-            probe = nbformat.v4.new_code_cell('import sys; print(sys.prefix); print(sys.executable)')
-            client.execute_cell(probe, 0)
-            prefix = _text(probe).split()
+            def probe(code):   # run `code` in the notebook's kernel without leaving a trace in the notebook
+                c = nbformat.v4.new_code_cell(code); nb.cells.append(c)
+                try: client.execute_cell(c, len(nb.cells) - 1)
+                finally: nb.cells.pop()
+                return _text(c).split()
+            prefix = probe('import sys; print(sys.prefix); print(sys.executable)')
             for i, cell in enumerate(nb.cells):
                 r['at'] = i
                 client.execute_cell(cell, i)
             r['seconds'] = time.perf_counter() - t0
-            after = nbformat.v4.new_code_cell(
-                "import sys, os\nm = sys.modules.get('trainkit')\nprint(m.__file__ if m else 'trainkit-not-imported')\n"
-                "print(os.getcwd())")
-            client.execute_cell(after, len(nb.cells))
-            r['probe'] = prefix + _text(after).split()
+            after = probe("import sys, os\nm = sys.modules.get('trainkit')\n"
+                          "print(m.__file__ if m else 'trainkit-not-imported')\nprint(os.getcwd())")
+            r['probe'] = prefix + after
     except CellTimeoutError as e:
         cur = r.get('at')
         r['error'] = (f'cell {cur} ran longer than {cell_limit:.0f} s and was stopped:\n'

@@ -30,7 +30,8 @@ sync_check() {  # nbdev_clean + nbdev_export must change nothing: notebooks clea
   echo "notebooks are clean and trainkit/ is what they export"
 }
 
-export MPLBACKEND=Agg PYTHONHASHSEED=0
+# nbdev_test runs 2 notebooks at once on 2 cores: one torch thread each avoids oversubscription (4-45x slowdowns seen).
+export MPLBACKEND=Agg PYTHONHASHSEED=0 OMP_NUM_THREADS=1
 step "sync: nbdev_clean + nbdev_export change nothing" sync_check
 step "README.md is generated from nbs/index.ipynb" python tools/readme.py --check
 step "every lesson has its Colab header" python tools/colab.py --check

@@ -6,26 +6,19 @@
 __all__ = ['DATASETS', 'DEFAULT_SAVE', 'EPILOG', 'UsageError', 'DataError', 'load_data', 'trainkit_train', 'normalize_argv',
            'get_parser', 'main']
 
-# %% ../nbs/09_cli.ipynb #778e8d52
-import inspect, math, sys
+# %% ../nbs/09_cli.ipynb #d4ec6842
+import argparse, inspect, math, sys
 from pathlib import Path
-import torch
 from fastcore.script import anno_parser
-from .datasets import mnist_sample, load_mnist, load_fashion_mnist, normalize
-from .module import Linear, ReLU, cross_entropy
-from .sequential import Sequential
-from .optimizer import SGD
-from .data import DataLoader, TensorDataset
-from .train import train, get_device, set_seed, CheckpointError, NonFiniteLossError
 
-# %% ../nbs/09_cli.ipynb #af24109c
+# %% ../nbs/09_cli.ipynb #cb725b14
 DATASETS = ('sample', 'mnist', 'fashion')
 DEFAULT_SAVE = 'checkpoints/trainkit-mlp.pt'
 
 class UsageError(ValueError):
     "A bad command-line option: `main` prints it on one line and exits with status 2."
 
-# %% ../nbs/09_cli.ipynb #8d3e1760
+# %% ../nbs/09_cli.ipynb #5cfa1426
 def _check_options(epochs, lr, bs, dataset, data_dir, device, resume):
     "Raise `UsageError` for the first bad option; return the `torch.device` to use."
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -39,7 +32,9 @@ def _check_options(epochs, lr, bs, dataset, data_dir, device, resume):
     if data_dir is not None and dataset == 'sample':
         raise UsageError("--data-dir is for --dataset mnist or fashion (the sample is bundled with trainkit)")
     if resume is not None and not Path(resume).is_file():
-        raise UsageError(f"--resume: no checkpoint at {resume}: check the path (it is relative to {Path.cwd().name}/)")
+        raise UsageError(f"--resume: no checkpoint at {resume}: check the path (it is relative to the current directory)")
+    import torch                                    # only now: the checks above answer without torch's import time
+    from trainkit.train import get_device
     if device in (None, 'auto'): return get_device()
     try: dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -54,7 +49,7 @@ def _check_options(epochs, lr, bs, dataset, data_dir, device, resume):
         raise UsageError(f"unsupported --device {device!r}: use auto, cpu, cuda, cuda:N or mps")
     return dev
 
-# %% ../nbs/09_cli.ipynb #a1adcd88
+# %% ../nbs/09_cli.ipynb #fca64e57
 class DataError(RuntimeError):
     "The dataset could not be loaded: `main` prints why and exits with status 1."
 
@@ -63,6 +58,7 @@ def load_data(dataset:str='sample', # sample, mnist or fashion
               download:bool=True, # fetch mnist/fashion through torchvision if not found
              ) -> tuple: # (x_train, y_train, x_test, y_test), pixels normalised with the training set's statistics
     "Load `dataset` as flat (N, 784) normalised pixels and int64 labels."
+    from trainkit.datasets import mnist_sample, load_mnist, load_fashion_mnist, normalize
     try:
         if dataset == 'sample': x, y, xt, yt = mnist_sample()
         elif dataset == 'mnist': x, y, xt, yt = load_mnist(data_dir, download=download)
@@ -75,7 +71,7 @@ def load_data(dataset:str='sample', # sample, mnist or fashion
     else: mean, std = 0.1307, 0.3081                    # MNIST's training-set statistics (normalize's defaults)
     return normalize(x, mean, std), y, normalize(xt, mean, std), yt
 
-# %% ../nbs/09_cli.ipynb #1615f32e
+# %% ../nbs/09_cli.ipynb #da63a4dd
 def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up to this many)
                    lr:float=0.1, # SGD learning rate (> 0)
                    bs:int=64, # training batch size
@@ -85,11 +81,16 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
                    device:str='auto', # auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps
                    save:str=None, # checkpoint file, written after every epoch ('none': do not save) [default: checkpoints/trainkit-mlp.pt, or the --resume file]
                    resume:str=None, # checkpoint to continue from (same model; exactly as if never stopped)
-                   progress:bool=True, # progress bar in a terminal (--no-progress: never)
-                   download:bool=True, # download mnist/fashion through torchvision if not found (--no-download: never)
+                   progress:bool=True, # draw a progress bar when run in a terminal; --no-progress: never
+                   download:bool=True, # download mnist/fashion through torchvision if not found; --no-download: never
                   ) -> dict: # the history: lists train_loss, train_acc, test_loss, test_acc
     "Train the seed MLP (784-50-10, ReLU) with trainkit's own parts, print one line per epoch and save a checkpoint."
-    dev = _check_options(epochs, lr, bs, dataset, data_dir, device, resume)
+    dev = _check_options(epochs, lr, bs, dataset, data_dir, device, resume)   # before any slow import
+    from trainkit.module import Linear, ReLU, cross_entropy
+    from trainkit.sequential import Sequential
+    from trainkit.optimizer import SGD
+    from trainkit.data import DataLoader, TensorDataset
+    from trainkit.train import train, set_seed
     if save is None: save = resume if resume is not None else DEFAULT_SAVE
     if str(save).lower() in ('', 'none'): save = None
     x, y, xt, yt = load_data(dataset, data_dir, download)
@@ -100,13 +101,13 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
     train_dl = DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
     test_dl = DataLoader(TensorDataset(xt, yt), batch_size=1000)
     print(f"trainkit-train: MLP 784-50-10 on {dataset} ({len(x)} train / {len(xt)} test), SGD lr={lr}, bs={bs}, "
-          f"seed {seed}, {epochs} epochs, device {dev.type}")
+          f"seed {seed}, {epochs} epoch{'s' if epochs > 1 else ''}, device {dev.type}")
     history = train(model, train_dl, test_dl, cross_entropy, optimizer, epochs, device=dev,
                     progress=None if progress else False, save_path=save, save_every=1 if save else None, resume=resume)
     if save: print(f"saved checkpoint: {save} (continue with: trainkit-train --resume {save} --epochs {epochs + 5})")
     return history
 
-# %% ../nbs/09_cli.ipynb #c710a939
+# %% ../nbs/09_cli.ipynb #38cf4797
 def _options(func):
     "The long options `anno_parser` makes for `func`'s parameters (`--name`, or `--no-name` for flags that default to True)."
     return {f"--no-{k}" if p.default is True else f"--{k}" for k, p in inspect.signature(func).parameters.items()}
@@ -124,7 +125,7 @@ def normalize_argv(argv:list, # command-line words, e.g. ['--data-dir', 'x']
         out.append(a)
     return out
 
-# %% ../nbs/09_cli.ipynb #b6e8c8fd
+# %% ../nbs/09_cli.ipynb #f76067ea
 EPILOG = f"""examples:
   trainkit-train                              # 8 epochs on the bundled digits, saves {DEFAULT_SAVE}
   trainkit-train --epochs 2 --lr 0.05 --no-progress
@@ -135,7 +136,7 @@ Option names take dashes or underscores (--data-dir = --data_dir). Exit status: 
 def get_parser():
     "The `trainkit-train` argument parser: fastcore's `anno_parser` (what `call_parse` uses) over `trainkit_train`."
     p = anno_parser(trainkit_train, prog='trainkit-train')
-    p.epilog = EPILOG
+    p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter   # keep the examples' line breaks
     return p
 
 def _fail(msg, status):
@@ -151,8 +152,12 @@ def main(argv:list=None, # command-line words (default: sys.argv[1:])
     args.pop('pdb', None); args.pop('xtra', None)
     try: trainkit_train(**args)
     except UsageError as e: _fail(e, 2)
-    except (DataError, CheckpointError, NonFiniteLossError, FileNotFoundError, PermissionError) as e: _fail(e, 1)
+    except (DataError, FloatingPointError, FileNotFoundError, PermissionError) as e: _fail(e, 1)  # nan loss is a FloatingPointError
     except KeyboardInterrupt: _fail("interrupted: the last finished epoch's checkpoint is kept (continue with --resume)", 130)
+    except ValueError as e:
+        tt = sys.modules.get('trainkit.train')                     # a checkpoint that does not fit / is not one
+        if tt is not None and isinstance(e, tt.CheckpointError): _fail(e, 1)
+        raise
 
-# %% ../nbs/09_cli.ipynb #4c4f2e75
+# %% ../nbs/09_cli.ipynb #ef9c5204
 if __name__ == '__main__' and '__file__' in globals() and Path(__file__).name == 'cli.py': main()  # python -m trainkit.cli

@@ -6,12 +6,12 @@
 __all__ = ['Dataset', 'TensorDataset', 'Sampler', 'SequentialSampler', 'RandomSampler', 'BatchSampler', 'default_collate',
            'DataLoader', 'DataLoaders']
 
-# %% ../nbs/06_data.ipynb #0ae2821b
+# %% ../nbs/06_data.ipynb #65c6e2ba
 import collections.abc, copy
 import torch, torch.utils.data
 from fastcore.basics import patch
 
-# %% ../nbs/06_data.ipynb #a9d7b465
+# %% ../nbs/06_data.ipynb #88f2c9ff
 class Dataset:
     "Base class of map-style datasets: subclasses implement `__getitem__` (sample `index`) and `__len__` (how many)."
     def __getitem__(self, index): # which sample to return (usually an int)
@@ -21,7 +21,7 @@ class Dataset:
         raise TypeError(f"{type(self).__name__} must implement __len__(self) to return the number of samples")
     def __repr__(self): return f"{type(self).__name__}()"
 
-# %% ../nbs/06_data.ipynb #840d05a2
+# %% ../nbs/06_data.ipynb #f71b801b
 def _shape(t): return tuple(t.shape)
 
 class TensorDataset(Dataset):
@@ -50,7 +50,7 @@ class TensorDataset(Dataset):
         desc = ', '.join(f"{str(t.dtype).replace('torch.', '')} {list(t.shape[1:])}" for t in self.tensors)
         return f"TensorDataset({len(self)} samples: {desc})"
 
-# %% ../nbs/06_data.ipynb #240a0272
+# %% ../nbs/06_data.ipynb #ba04bf8b
 class Sampler:
     "Base class of trainkit's samplers: `indices()` is one epoch's order as an int64 tensor; iterating yields its ints."
     def __init__(self, data_source, # what to sample from; only its `len()` is used
@@ -71,7 +71,7 @@ class SequentialSampler(Sampler):
     "Visit the samples in order: 0, 1, ..., len(data_source) - 1."
     def indices(self)->torch.Tensor: return torch.arange(len(self.data_source))
 
-# %% ../nbs/06_data.ipynb #a51b884c
+# %% ../nbs/06_data.ipynb #862312a3
 class RandomSampler(Sampler):
     "Visit the samples in a random order (a new one each epoch), exactly torch's `RandomSampler` order for the same RNG state."
     def __init__(self, data_source, # what to sample from; only its `len()` is used
@@ -105,7 +105,7 @@ class RandomSampler(Sampler):
         # keeps 0 elements. It still moves the generator on, so we draw it too, to stay in step with torch.
         if self.generator is not None: torch.randperm(self._n, generator=self.generator)
 
-# %% ../nbs/06_data.ipynb #170f8808
+# %% ../nbs/06_data.ipynb #069cfe0d
 def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size!r}: "
@@ -137,7 +137,7 @@ class BatchSampler:
     def __repr__(self):
         return f"BatchSampler({self.sampler!r}, batch_size={self.batch_size}, drop_last={self.drop_last})"
 
-# %% ../nbs/06_data.ipynb #07db3492
+# %% ../nbs/06_data.ipynb #1a10a9ce
 def _is_numpy(x): return type(x).__module__ == 'numpy' and hasattr(x, 'dtype')   # without importing numpy
 
 def default_collate(batch, # a list of samples, one per index of the batch
@@ -184,7 +184,7 @@ def default_collate(batch, # a list of samples, one per index of the batch
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found "
                     f"{type(elem).__name__}: convert samples to tensors (e.g. torchvision's ToTensor()) or pass your own collate_fn")
 
-# %% ../nbs/06_data.ipynb #34deeb08
+# %% ../nbs/06_data.ipynb #341344f5
 def _defines(cls, name):
     "The class in `cls`'s MRO that defines attribute `name` (None if none does)."
     return next((c for c in cls.__mro__ if name in vars(c)), None)
@@ -262,14 +262,14 @@ class DataLoader:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, sampler={type(self.sampler).__name__}, "
                 f"drop_last={self.drop_last}, {len(self)} batches, fast_path={self.fast_path})")
 
-# %% ../nbs/06_data.ipynb #151d5327
+# %% ../nbs/06_data.ipynb #e980652f
 @patch
 def get_batch(self:TensorDataset, idx:torch.Tensor, # 1-d int64 tensor: the indices of the samples in the batch
              )->list:
     "The samples `idx`, collated: one `index_select` per tensor, equal to `default_collate([self[i] for i in idx])`."
     return [t.index_select(0, idx if idx.device == t.device else idx.to(t.device)) for t in self.tensors]
 
-# %% ../nbs/06_data.ipynb #67b4e39b
+# %% ../nbs/06_data.ipynb #0de35e33
 @patch
 def index_batches(self:BatchSampler):
     "Yield each batch of indices as an int64 tensor: views of one `indices()` tensor when the sampler is a trainkit `Sampler`."
@@ -285,14 +285,14 @@ def index_batches(self:BatchSampler):
     self.sampler.end_epoch()
     if short_last: yield batches[-1]
 
-# %% ../nbs/06_data.ipynb #216b55b3
+# %% ../nbs/06_data.ipynb #e4be3fca
 @patch
 def _fast_batches(self:DataLoader):
     bs = self.batch_sampler
     idxs = bs.index_batches() if type(bs) is BatchSampler else (torch.as_tensor(b, dtype=torch.long) for b in bs)
     return map(self.dataset.get_batch, idxs)   # map: no Python frame per batch
 
-# %% ../nbs/06_data.ipynb #c6c1efd1
+# %% ../nbs/06_data.ipynb #3f3ef312
 class DataLoaders:
     "A training and a validation loader side by side: `dls.train`, `dls.valid`, or `train_dl, valid_dl = dls`."
     def __init__(self, train, # the training loader (usually shuffled)

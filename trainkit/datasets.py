@@ -7,7 +7,7 @@ __all__ = ['IDX_DTYPES', 'MNIST_MEAN', 'MNIST_STD', 'FASHION_MEAN', 'FASHION_STD
            'parse_idx', 'read_idx', 'write_idx', 'mnist_sample', 'normalize', 'data_dir', 'find_idx_files',
            'load_idx_dataset', 'load_mnist', 'load_fashion_mnist', 'show_images']
 
-# %% ../nbs/00_datasets.ipynb #2097c3e4
+# %% ../nbs/00_datasets.ipynb #7617c275
 import gzip, math, os, shutil, struct, sys, tempfile, time, zlib
 from functools import lru_cache
 from importlib.resources import as_file, files
@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/00_datasets.ipynb #f6477a3f
+# %% ../nbs/00_datasets.ipynb #c25c429d
 IDX_DTYPES = {0x08: torch.uint8, 0x09: torch.int8, 0x0B: torch.int16,
               0x0C: torch.int32, 0x0D: torch.float32, 0x0E: torch.float64}  # IDX type code -> torch dtype
 
-# %% ../nbs/00_datasets.ipynb #57e66409
+# %% ../nbs/00_datasets.ipynb #6e60b9b5
 def parse_idx(data:bytes, # the bytes of an (uncompressed) IDX file
               name:str='IDX data', # what to call the data in error messages, e.g. its file name
              ) -> torch.Tensor: # a tensor shaped and typed by the IDX header
@@ -57,14 +57,14 @@ def parse_idx(data:bytes, # the bytes of an (uncompressed) IDX file
         x = x.view(-1, itemsize).flip(1).contiguous()
     return x.view(dtype).view(dims)
 
-# %% ../nbs/00_datasets.ipynb #80d978e1
+# %% ../nbs/00_datasets.ipynb #4e3eceab
 def _check_path(path, what='path'):
     "`path` as a `Path`, or a TypeError saying what was expected."
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{what} must be a str or pathlib.Path, got {type(path).__name__}: pass the file's location, e.g. 'data/t10k-images-idx3-ubyte.gz'.")
     return Path(path).expanduser()
 
-# %% ../nbs/00_datasets.ipynb #c6976325
+# %% ../nbs/00_datasets.ipynb #747bf669
 def read_idx(path, # an IDX file, gzipped (recognised by its content, whatever its name) or raw
             ) -> torch.Tensor: # a tensor shaped and typed by the IDX header (uint8 for MNIST)
     "Read an IDX file (`.gz` or raw) into a tensor, checking magic number, type code, dimensions and payload size."
@@ -79,7 +79,7 @@ def read_idx(path, # an IDX file, gzipped (recognised by its content, whatever i
             raise ValueError(f"{path} is a damaged or truncated gzip file ({e}). Delete it and download or copy it again.") from None
     return parse_idx(data, str(path))
 
-# %% ../nbs/00_datasets.ipynb #88c5d1f7
+# %% ../nbs/00_datasets.ipynb #7f999a94
 def write_idx(x:torch.Tensor, # the array to store, of a dtype in `IDX_DTYPES` (uint8 for images and labels)
               path, # where to write; a name ending in `.gz` is gzipped
              ) -> Path: # the path written
@@ -94,10 +94,10 @@ def write_idx(x:torch.Tensor, # the array to store, of a dtype in `IDX_DTYPES` (
     body = x.view(torch.uint8).view(-1, x.element_size())
     if x.element_size() > 1 and sys.byteorder == 'little': body = body.flip(1)
     data = struct.pack(f'>HBB{x.ndim}I', 0, codes[x.dtype], x.ndim, *x.shape) + body.contiguous().numpy().tobytes()
-    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == '.gz' else data)
+    path.write_bytes(gzip.compress(data, compresslevel=6, mtime=0) if path.suffix == '.gz' else data)
     return path
 
-# %% ../nbs/00_datasets.ipynb #1ff764d7
+# %% ../nbs/00_datasets.ipynb #c02238f0
 def _to_xy(images, labels, name='images'):
     "IDX images (N, H, W) uint8 and labels (N,) -> (N, H*W) float32 in [0, 1] and (N,) int64, checking the shapes."
     if images.ndim != 3:
@@ -110,13 +110,13 @@ def _to_xy(images, labels, name='images'):
     if images.dtype != torch.uint8: images = images.clamp(0, 255)
     return images.reshape(len(images), -1).to(torch.float32).div_(255), labels.to(torch.int64)
 
-# %% ../nbs/00_datasets.ipynb #f38fe1a0
+# %% ../nbs/00_datasets.ipynb #8f3c57b9
 @lru_cache(maxsize=None)
 def _read_asset(name):
     "A bundled IDX file (cached: callers get fresh tensors by converting it)."
     with as_file(files('trainkit').joinpath('assets', 'mnist', name)) as p: return read_idx(p)
 
-# %% ../nbs/00_datasets.ipynb #522e7147
+# %% ../nbs/00_datasets.ipynb #9ebe9512
 def mnist_sample(shuffle:bool=True, # shuffle the (label-sorted) training digits with a fixed permutation
                  seed:int=42, # the seed of that permutation
                 ) -> tuple: # (x_train (5000, 784) float32 in [0, 1], y_train (5000,) int64, x_test (10000, 784), y_test (10000,) int64)
@@ -128,11 +128,11 @@ def mnist_sample(shuffle:bool=True, # shuffle the (label-sorted) training digits
         x_train, y_train = x_train[perm], y_train[perm]
     return x_train, y_train, x_test, y_test
 
-# %% ../nbs/00_datasets.ipynb #c26e84e8
+# %% ../nbs/00_datasets.ipynb #619c34b3
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081      # pixel mean and std of MNIST's 60,000 training images, scaled to [0, 1]
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530  # the same for Fashion-MNIST
 
-# %% ../nbs/00_datasets.ipynb #14e5c048
+# %% ../nbs/00_datasets.ipynb #2f8b6157
 def normalize(x:torch.Tensor, # pixels scaled to [0, 1] (floating point), any shape
               mean:float=MNIST_MEAN, # the training set's pixel mean
               std:float=MNIST_STD, # the training set's pixel standard deviation (> 0)
@@ -146,19 +146,19 @@ def normalize(x:torch.Tensor, # pixels scaled to [0, 1] (floating point), any sh
     if not std > 0: raise ValueError(f"std must be positive, got {std}: pass the training set's standard deviation, e.g. x_train.std().item().")
     return (x - mean) / std
 
-# %% ../nbs/00_datasets.ipynb #e49bb036
+# %% ../nbs/00_datasets.ipynb #e4ffc76c
 IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')  # the 4 files of an MNIST-style set
 SYSTEM_DIRS = {'FashionMNIST': ['/usr/share/datasets/fashion-mnist']}  # where OS packages put datasets (tried when no path is given)
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')  # Fashion-MNIST's label names
 
-# %% ../nbs/00_datasets.ipynb #15b42ca7
+# %% ../nbs/00_datasets.ipynb #856aa89b
 def data_dir(path=None, # a directory; None means $TRAINKIT_DATA, else ~/.cache/trainkit
             ) -> Path: # the data directory (not created)
     "Where trainkit keeps datasets: `path`, else the environment variable `TRAINKIT_DATA`, else `~/.cache/trainkit`."
     if path is None: path = os.environ.get('TRAINKIT_DATA') or Path.home() / '.cache' / 'trainkit'
     return _check_path(path, 'the data directory')
 
-# %% ../nbs/00_datasets.ipynb #c64ce5f0
+# %% ../nbs/00_datasets.ipynb #94bd7eeb
 def find_idx_files(folder, # a directory that may hold the four IDX files
                   ) -> dict: # {name in IDX_FILES: path}, or None unless all four are there
     "The four MNIST-style IDX files in `folder` (raw, `.gz`, or Kaggle's `train-images.idx3-ubyte` spelling), or None."
@@ -170,17 +170,17 @@ def find_idx_files(folder, # a directory that may hold the four IDX files
         found[stem] = hits[0]
     return found
 
-# %% ../nbs/00_datasets.ipynb #cae7cb3b
+# %% ../nbs/00_datasets.ipynb #84bebdd5
 def _howto(name, root, fn):
     "The URL-free steps that get dataset `name` onto this machine."
     steps = [f"copy the four IDX files ({', '.join(IDX_FILES)}; gzipped or not) into {root} or {root / name / 'raw'}, and call {fn}() again",
-             f"or keep them in any folder and call {fn}(path='that/folder'), or set the environment variable TRAINKIT_DATA to that folder",
-             f"or, on a machine with internet access, run {fn}(path='some/folder') and copy some/folder/{name}/raw/ to {root / name / 'raw'}"]
+             f"keep them in any folder and call {fn}(path='that/folder'), or set the environment variable TRAINKIT_DATA to that folder",
+             f"on a machine with internet access, run {fn}(path='some/folder') and copy some/folder/{name}/raw/ to {root / name / 'raw'}"]
     if name == 'FashionMNIST':
         steps.insert(0, "on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist, then load_fashion_mnist() finds /usr/share/datasets/fashion-mnist")
     if name == 'MNIST':
-        steps.append("or work offline right now with mnist_sample(): 5,000 real training digits and the official 10,000 test digits, bundled with trainkit")
-    return 'To fix it, ' + ';\n  '.join(steps) + '.'
+        steps.append("work offline right now with mnist_sample(): 5,000 real training digits and the official 10,000 test digits, bundled with trainkit")
+    return 'To fix it, ' + ';\n  or '.join(steps)
 
 def _tv_class(dataset):
     "A torchvision dataset class from its name (importing torchvision only now) or the class itself."
@@ -188,7 +188,7 @@ def _tv_class(dataset):
     import torchvision.datasets as tvd  # slow to import, so only when a download is needed
     return getattr(tvd, dataset)
 
-# %% ../nbs/00_datasets.ipynb #18da0246
+# %% ../nbs/00_datasets.ipynb #89ebe4cf
 def _download(dataset, root, fn):
     "Download `dataset` (a torchvision class or its name) into `root/<name>/raw`, leaving nothing behind on failure."
     name = dataset if isinstance(dataset, str) else dataset.__name__
@@ -208,9 +208,9 @@ def _download(dataset, root, fn):
             what = ("a checksum mismatch: a downloaded file's MD5 differs from the one torchvision expects (a broken mirror, "
                     "a proxy or login page instead of the file, or a transfer cut short)") if 'corrupted' in msg else "a download failure"
             raise RuntimeError(f"Could not download {name}: {what}. Nothing was saved in {root}.\n"
-                               f"torchvision said: {msg}\n{_howto(name, root, fn)}") from e
+                               f"torchvision said: {msg}\n{_howto(name, root, fn)}.") from e
         got = find_idx_files(tmp / cls.__name__ / 'raw')
-        if got is None: raise RuntimeError(f"torchvision's {name} download finished but did not produce the files {IDX_FILES}. {_howto(name, root, fn)}")
+        if got is None: raise RuntimeError(f"torchvision's {name} download finished but did not produce the files {IDX_FILES}. {_howto(name, root, fn)}.")
         for p in got.values(): read_idx(p)  # the IDX checks, before anything reaches the cache
         final = root / name / 'raw'
         final.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,7 @@ def _download(dataset, root, fn):
         return final
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00_datasets.ipynb #7e60ac1b
+# %% ../nbs/00_datasets.ipynb #f88e888c
 def load_idx_dataset(dataset, # a torchvision MNIST-style class (MNIST, FashionMNIST, KMNIST, a subclass) or its name
                      path=None, # data directory; None means $TRAINKIT_DATA, else ~/.cache/trainkit (then SYSTEM_DIRS)
                      download:bool=True, # download through torchvision when the files are not found
@@ -232,20 +232,20 @@ def load_idx_dataset(dataset, # a torchvision MNIST-style class (MNIST, FashionM
     if path is not None and not download and not root.is_dir():
         kind = 'is a file, not a directory' if root.exists() else 'does not exist'
         raise FileNotFoundError(f"The data directory {root} {kind}, and download=False so nothing will be fetched.\n"
-                                f"{_howto(name, root, fn)};\n  or pass download=True to download it there.")
+                                f"{_howto(name, root, fn)};\n  or pass download=True to download it there (needs internet access).")
     dirs = [root / name / 'raw', root] + ([Path(d) for d in SYSTEM_DIRS.get(name, [])] if path is None else [])
     found = next((f for f in map(find_idx_files, dirs) if f), None)
     if found is None:
         if not download:
             raise FileNotFoundError(f"{name} is not in {root}: looked for {', '.join(IDX_FILES)} (gzipped or not) in "
                                     f"{', '.join(map(str, dirs))}, and download=False so nothing will be fetched.\n"
-                                    f"{_howto(name, root, fn)};\n  or pass download=True.")
+                                    f"{_howto(name, root, fn)};\n  or pass download=True to download it (needs internet access).")
         found = find_idx_files(_download(dataset, root, fn))
     x_train, y_train = _to_xy(read_idx(found[IDX_FILES[0]]), read_idx(found[IDX_FILES[1]]), f'{name} training files')
     x_test, y_test = _to_xy(read_idx(found[IDX_FILES[2]]), read_idx(found[IDX_FILES[3]]), f'{name} test files')
     return x_train, y_train, x_test, y_test
 
-# %% ../nbs/00_datasets.ipynb #4a7a9bb3
+# %% ../nbs/00_datasets.ipynb #8b0e84f8
 def load_mnist(path=None, # data directory; None means $TRAINKIT_DATA, else ~/.cache/trainkit
                download:bool=True, # download through torchvision when the files are not found
               ) -> tuple: # (x_train (60000, 784) float32 in [0, 1], y_train (60000,) int64, x_test (10000, 784), y_test (10000,))
@@ -258,27 +258,32 @@ def load_fashion_mnist(path=None, # data directory; None means $TRAINKIT_DATA, e
     "Fashion-MNIST (labels name `FASHION_CLASSES`), from a folder of IDX files or downloaded through torchvision on first use."
     return load_idx_dataset('FashionMNIST', path, download, fn='load_fashion_mnist')
 
-# %% ../nbs/00_datasets.ipynb #f8b044f4
+# %% ../nbs/00_datasets.ipynb #0e74b501
+def _as_image_batch(images):
+    "`images` as a float tensor (N, H, W), or a ValueError naming the layouts show_images accepts."
+    x = images if isinstance(images, torch.Tensor) else torch.as_tensor(images)
+    x, shape = x.detach().cpu().float(), tuple(x.shape)
+    side = lambda n: math.isqrt(n) if n > 0 and math.isqrt(n) ** 2 == n else None
+    if x.ndim == 1 and side(shape[0]): x = x.view(1, side(shape[0]), side(shape[0]))
+    elif x.ndim == 2 and side(shape[1]): x = x.view(len(x), side(shape[1]), side(shape[1]))
+    elif x.ndim == 2: x = x[None]
+    elif x.ndim == 4 and shape[1] == 1: x = x[:, 0]
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"show_images expects a non-empty batch shaped (N, 784), (N, 28, 28) or (N, 1, 28, 28), got {shape}: "
+                         "reshape it, e.g. x.view(-1, 28, 28).")
+    return x
+
+# %% ../nbs/00_datasets.ipynb #8377ba19
 def show_images(images, # (N, 784), (N, 28, 28) or (N, 1, 28, 28) (a single (784,) or (28, 28) image works too)
-                labels=None, # N labels (ints, strings or a tensor) to title the images with
+                labels=None, # N labels (ints, strings or a tensor) to write above the images
                 ncols:int=8, # images per row
                 classes=None, # names for integer labels, e.g. FASHION_CLASSES
                 max_images:int=64, # show at most this many (the first ones)
                 figsize=None, # figure size in inches; None sizes it from the grid
                 cmap:str='gray', # matplotlib colour map
-               ): # None: the grid is drawn on a new figure (plt.gcf() to save it)
-    "Show `images` in a grid of `ncols` columns, titled with `labels` (mapped through `classes` if given)."
-    x = images if isinstance(images, torch.Tensor) else torch.as_tensor(images)
-    x = x.detach().cpu().float()
-    shape = tuple(x.shape)
-    side = lambda n: math.isqrt(n) if n > 0 and math.isqrt(n) ** 2 == n else None
-    if x.ndim == 1 and side(x.shape[0]): x = x.view(1, side(shape[0]), -1)
-    elif x.ndim == 2 and side(x.shape[1]): x = x.view(len(x), side(shape[1]), -1)
-    elif x.ndim == 2 and not side(x.shape[1]): x = x[None]
-    elif x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
-    if x.ndim != 3 or len(x) == 0 or 0 in x.shape:
-        raise ValueError(f"show_images expects a non-empty batch shaped (N, 784), (N, 28, 28) or (N, 1, 28, 28), got {shape}: "
-                         "reshape it, e.g. x.view(-1, 28, 28).")
+               ): # None: the grid is drawn on a new figure (use plt.gcf() to save it)
+    "Show `images` tiled in a grid of `ncols` columns, each titled with its label (mapped through `classes` if given)."
+    x = _as_image_batch(images)
     if not isinstance(ncols, int) or ncols < 1: raise ValueError(f"ncols must be a positive int, got {ncols!r}.")
     if labels is not None:
         labels = labels.tolist() if isinstance(labels, torch.Tensor) else list(labels)
@@ -286,12 +291,22 @@ def show_images(images, # (N, 784), (N, 28, 28) or (N, 1, 28, 28) (a single (784
             raise ValueError(f"show_images got {len(x)} images but {len(labels)} labels: pass one label per image.")
         if classes is not None: labels = [classes[int(l)] for l in labels]
     x = x[:max_images]
-    nrows = math.ceil(len(x) / ncols); cols = min(ncols, len(x))
-    fig = plt.figure(figsize=figsize or (1.1 * cols, (1.35 if labels is not None else 1.1) * nrows))
-    lo, hi = x.min().item(), x.max().item()
+    n, (H, W) = len(x), x.shape[1:]
+    cols = min(ncols, n); rows = math.ceil(n / cols)
+    pad, top = max(1, W // 14), (H * 2 // 5 if labels is not None else 0)  # pixels between tiles, and for a label
+    cell_h, cell_w = H + pad + top, W + pad
+    grid = torch.full((rows * cell_h + pad, cols * cell_w + pad), float('nan'))  # NaN shows as white
     for i, img in enumerate(x):
-        ax = fig.add_subplot(nrows, cols, i + 1)
-        ax.imshow(img.numpy(), cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1)
-        ax.set_axis_off()
-        if labels is not None: ax.set_title(str(labels[i]), fontsize=9)
-    fig.tight_layout(pad=0.3)
+        r, c = divmod(i, cols)
+        grid[r * cell_h + pad + top: r * cell_h + pad + top + H, c * cell_w + pad: c * cell_w + pad + W] = img
+    scale = 32  # pixels per inch: a 28-pixel digit is a little under an inch wide
+    fig, ax = plt.subplots(figsize=figsize or (grid.shape[1] / scale, grid.shape[0] / scale))
+    lo, hi = x.min().item(), x.max().item()
+    ax.imshow(grid.numpy(), cmap=plt.get_cmap(cmap).with_extremes(bad='white'), vmin=lo, vmax=hi if hi > lo else lo + 1,
+              interpolation='nearest')
+    if labels is not None:
+        for i in range(n):
+            r, c = divmod(i, cols)
+            ax.text(c * cell_w + pad + W / 2, r * cell_h + pad + top - 1, str(labels[i]), ha='center', va='bottom', fontsize=9)
+    ax.set_axis_off()
+    fig.subplots_adjust(0, 0, 1, 1)

@@ -6,11 +6,11 @@
 __all__ = ['calculate_gain', 'calculate_fan_in_and_fan_out', 'kaiming_normal_', 'kaiming_uniform_', 'xavier_normal_',
            'xavier_uniform_']
 
-# %% ../nbs/02_init.ipynb #cc3dad22
+# %% ../nbs/02_init.ipynb #d205fb60
 import math, warnings
 import torch
 
-# %% ../nbs/02_init.ipynb #e4c55447
+# %% ../nbs/02_init.ipynb #0602a0a5
 _LINEAR_FNS = ('linear', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d')
 _NONLINEARITIES = _LINEAR_FNS + ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu')
 
@@ -32,7 +32,7 @@ def calculate_gain(
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}: expected one of {', '.join(_NONLINEARITIES)}. "
                      f"For another activation, measure its gain yourself and pass it to xavier_*_(gain=...).")
 
-# %% ../nbs/02_init.ipynb #4a0d29d7
+# %% ../nbs/02_init.ipynb #3b8580ba
 def _check_tensor(
     tensor, # what the caller was given to fill
     fn:str, # name of the calling function, for the error message
@@ -56,7 +56,7 @@ def calculate_fan_in_and_fan_out(
     for s in tensor.shape[2:]: receptive_field *= s
     return tensor.size(1) * receptive_field, tensor.size(0) * receptive_field
 
-# %% ../nbs/02_init.ipynb #928fa42c
+# %% ../nbs/02_init.ipynb #11b5d753
 def _calculate_correct_fan(
     tensor:torch.Tensor, # weight with at least 2 dimensions
     mode:str, # 'fan_in' or 'fan_out', in any case
@@ -70,7 +70,7 @@ def _calculate_correct_fan(
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == 'fan_in' else fan_out
 
-# %% ../nbs/02_init.ipynb #d78aeb07
+# %% ../nbs/02_init.ipynb #22b06b6d
 def _empty_warning(
     tensor:torch.Tensor, # the tensor about to be filled
 )->bool: # True if it has no elements
@@ -95,7 +95,7 @@ def kaiming_normal_(
     std = gain / math.sqrt(fan)
     with torch.no_grad(): return tensor.normal_(0, std, generator=generator)
 
-# %% ../nbs/02_init.ipynb #610d839f
+# %% ../nbs/02_init.ipynb #89a15e51
 def kaiming_uniform_(
     tensor:torch.Tensor, # weight to fill in place, at least 2-D: (out, in) or (out_channels, in_channels, *kernel)
     a:float=0, # negative slope of the leaky ReLU after this layer (only used with 'leaky_relu')
@@ -112,7 +112,7 @@ def kaiming_uniform_(
     bound = math.sqrt(3.0) * std
     with torch.no_grad(): return tensor.uniform_(-bound, bound, generator=generator)
 
-# %% ../nbs/02_init.ipynb #14fd5e5a
+# %% ../nbs/02_init.ipynb #4a1c4d31
 def xavier_normal_(
     tensor:torch.Tensor, # weight to fill in place, at least 2-D: (out, in) or (out_channels, in_channels, *kernel)
     gain:float=1.0, # scaling factor, e.g. calculate_gain('tanh')
@@ -124,7 +124,7 @@ def xavier_normal_(
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     with torch.no_grad(): return tensor.normal_(0.0, std, generator=generator)
 
-# %% ../nbs/02_init.ipynb #9352fd4e
+# %% ../nbs/02_init.ipynb #61e51f84
 def xavier_uniform_(
     tensor:torch.Tensor, # weight to fill in place, at least 2-D: (out, in) or (out_channels, in_channels, *kernel)
     gain:float=1.0, # scaling factor, e.g. calculate_gain('tanh')

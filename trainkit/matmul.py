@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['matmul_loops', 'matmul_elementwise', 'matmul_broadcast', 'matmul_einsum']
 
-# %% ../nbs/01_matmul.ipynb #e4838c2b
+# %% ../nbs/01_matmul.ipynb #3512848e
 import torch
 
-# %% ../nbs/01_matmul.ipynb #15782bf1
+# %% ../nbs/01_matmul.ipynb #1639ad87
 def _check_matmul(
     a, # left matrix, expected a 2-D tensor of shape (n, k)
     b, # right matrix, expected a 2-D tensor of shape (k, m)
@@ -28,7 +28,7 @@ def _check_matmul(
                          f"a has {a.shape[1]} columns but b has {b.shape[0]} rows, and they must be equal. "
                          f"If one of them is stored the other way round, transpose it (e.g. b.T).")
 
-# %% ../nbs/01_matmul.ipynb #2b60d345
+# %% ../nbs/01_matmul.ipynb #d9aae432
 def matmul_loops(
     a:torch.Tensor, # left matrix, shape (n, k)
     b:torch.Tensor, # right matrix, shape (k, m)
@@ -43,7 +43,7 @@ def matmul_loops(
                 c[i, j] += a[i, p] * b[p, j]
     return c
 
-# %% ../nbs/01_matmul.ipynb #1126d8e8
+# %% ../nbs/01_matmul.ipynb #94d93b52
 def matmul_elementwise(
     a:torch.Tensor, # left matrix, shape (n, k)
     b:torch.Tensor, # right matrix, shape (k, m)
@@ -57,7 +57,7 @@ def matmul_elementwise(
             c[i, j] = (a[i, :] * b[:, j]).sum()
     return c
 
-# %% ../nbs/01_matmul.ipynb #55974377
+# %% ../nbs/01_matmul.ipynb #3c990265
 def matmul_broadcast(
     a:torch.Tensor, # left matrix, shape (n, k)
     b:torch.Tensor, # right matrix, shape (k, m)
@@ -70,7 +70,7 @@ def matmul_broadcast(
         c[i] = (a[i, :, None] * b).sum(dim=0)
     return c
 
-# %% ../nbs/01_matmul.ipynb #cb79a089
+# %% ../nbs/01_matmul.ipynb #229cd734
 def matmul_einsum(
     a:torch.Tensor, # left matrix, shape (n, k)
     b:torch.Tensor, # right matrix, shape (k, m)

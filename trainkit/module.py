@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['Module', 'Linear', 'ReLU', 'Flatten', 'log_softmax', 'nll_loss', 'cross_entropy']
 
-# %% ../nbs/03_module.ipynb #98e728fd
+# %% ../nbs/03_module.ipynb #d7177a0b
 import math
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .init import kaiming_uniform_
 
-# %% ../nbs/03_module.ipynb #9701ed67
+# %% ../nbs/03_module.ipynb #959eb6a2
 class Module:
     "Base class for models and layers: registers `Parameter`s and sub-modules as they are assigned, like `torch.nn.Module`."
     training: bool
@@ -74,7 +74,7 @@ def _remove_from(name, *dicts):
     for d in dicts:
         if name in d: del d[name]
 
-# %% ../nbs/03_module.ipynb #df5f015b
+# %% ../nbs/03_module.ipynb #e3170fa4
 @patch
 def __delattr__(self:Module, name:str):
     "Delete a registered parameter, buffer or module, or a plain attribute."
@@ -91,7 +91,7 @@ def __dir__(self:Module):
     keys = chain(dir(type(self)), self.__dict__, self._parameters, self._modules, self._buffers)
     return sorted(k for k in set(keys) if not k[0].isdigit())
 
-# %% ../nbs/03_module.ipynb #670a3059
+# %% ../nbs/03_module.ipynb #c6086428
 def _check_name(self, name, kind):
     if not isinstance(name, str): raise TypeError(f"{kind} name should be a string, got {torch.typename(name)}: use str(name)")
     if '.' in name: raise KeyError(f'{kind} name can\'t contain ".", got: {name}: dots separate levels in parameter names; use "_" instead')
@@ -141,7 +141,7 @@ def add_module(self:Module,
 
 Module.register_module = Module.add_module
 
-# %% ../nbs/03_module.ipynb #9154751f
+# %% ../nbs/03_module.ipynb #aaac03ff
 @patch
 def named_children(self:Module):
     "Yield `(name, module)` for each direct child, each module once."
@@ -175,7 +175,7 @@ def modules(self:Module):
     "Yield this module and every descendant once, depth first."
     for _, m in self.named_modules(): yield m
 
-# %% ../nbs/03_module.ipynb #27cbe78c
+# %% ../nbs/03_module.ipynb #8c6114b7
 def _walk(m, memo):
     "Yield `m` and its descendants, depth first, each once (no names: the fast path)."
     if m in memo: return
@@ -226,7 +226,7 @@ def named_buffers(self:Module,
     "Yield `(name, buffer)` with torch's dotted names."
     yield from _named_members(self, lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-# %% ../nbs/03_module.ipynb #11798ff0
+# %% ../nbs/03_module.ipynb #afc5a39f
 @patch
 def forward(self:Module, *args, **kwargs):
     "Compute the output: every subclass defines this."
@@ -272,7 +272,7 @@ def apply(self:Module, fn): # called as fn(module) on every descendant, then on 
     fn(self)
     return self
 
-# %% ../nbs/03_module.ipynb #744d29b5
+# %% ../nbs/03_module.ipynb #2d5e314d
 class _IncompatibleKeys(namedtuple('IncompatibleKeys', ['missing_keys', 'unexpected_keys'])):
     "What `load_state_dict` could not match (torch's named tuple)."
     __slots__ = ()
@@ -335,7 +335,7 @@ def load_state_dict(self:Module,
         raise RuntimeError('Error(s) in loading state_dict for {}:\n\t{}'.format(type(self).__name__, '\n\t'.join(errors)))
     return _IncompatibleKeys(missing, unexpected)
 
-# %% ../nbs/03_module.ipynb #8fac5452
+# %% ../nbs/03_module.ipynb #243e17fa
 @patch
 def to(self:Module,
        device=None, # e.g. 'cuda', torch.device('mps'); a dtype here is taken as `dtype`, like torch's `to(torch.float64)`
@@ -359,7 +359,7 @@ def to(self:Module,
                 if b is not None: m._buffers[k] = convert(b)
     return self
 
-# %% ../nbs/03_module.ipynb #7b946d45
+# %% ../nbs/03_module.ipynb #eac3daad
 def _addindent(s, n):
     "Indent every line of `s` but the first by `n` spaces."
     lines = s.split('\n')
@@ -387,7 +387,7 @@ def __repr__(self:Module):
         else: s += '\n  ' + '\n  '.join(lines) + '\n'
     return s + ')'
 
-# %% ../nbs/03_module.ipynb #08fadb7a
+# %% ../nbs/03_module.ipynb #7f099228
 class Linear(Module):
     "Affine layer `y = x @ weight.T + bias`, like `torch.nn.Linear` (same shapes, names and default init)."
     def __init__(self,
@@ -425,7 +425,7 @@ class Linear(Module):
 
     def extra_repr(self): return f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}'
 
-# %% ../nbs/03_module.ipynb #bcdcf89f
+# %% ../nbs/03_module.ipynb #304cf6e2
 class ReLU(Module):
     "Rectified linear unit `max(input, 0)`, like `torch.nn.ReLU`."
     def __init__(self, inplace:bool=False): # overwrite the input instead of allocating the output?
@@ -448,7 +448,7 @@ class Flatten(Module):
         return input.flatten(self.start_dim, self.end_dim)
     def extra_repr(self): return f'start_dim={self.start_dim}, end_dim={self.end_dim}'
 
-# %% ../nbs/03_module.ipynb #892cbdf2
+# %% ../nbs/03_module.ipynb #4dabb38b
 def _check_targets(input, target, fn):
     "Raise a clear error unless `input` is float (N, C) logits and `target` (N,) int64 class indices."
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW']
 
-# %% ../nbs/05_optimizer.ipynb #9e97fd54
+# %% ../nbs/05_optimizer.ipynb #0724de8b
 import torch
 from collections import defaultdict
 from fastcore.basics import patch
 
-# %% ../nbs/05_optimizer.ipynb #880c6bec
+# %% ../nbs/05_optimizer.ipynb #7989bfcf
 class Optimizer:
     "Base class of optimizers: `param_groups` (hyper-parameters per group of tensors) and per-parameter `state`."
     def __init__(self,
@@ -41,7 +41,7 @@ class Optimizer:
             s += f'\nParameter Group {i}\n' + ''.join(f'    {k}: {group[k]}\n' for k in sorted(group) if k != 'params')
         return s + ')'
 
-# %% ../nbs/05_optimizer.ipynb #631a3e82
+# %% ../nbs/05_optimizer.ipynb #fa1b9256
 @patch
 def add_param_group(self:Optimizer,
                     param_group:dict, # `{'params': tensors, **hyper-parameters}`; missing hyper-parameters come from `defaults`
@@ -76,7 +76,7 @@ def add_param_group(self:Optimizer,
                          "(to climb instead of descend, use maximize=True)")
     self.param_groups.append(group)
 
-# %% ../nbs/05_optimizer.ipynb #b603399e
+# %% ../nbs/05_optimizer.ipynb #77a50ecf
 @patch
 def zero_grad(self:Optimizer,
               set_to_none:bool=True, # drop the gradients (`p.grad = None`) instead of filling them with zeros
@@ -101,7 +101,7 @@ def step(self:Optimizer,
     "Update the parameters from their `.grad`: each optimizer defines its own rule."
     raise NotImplementedError(f"{type(self).__name__} must define step(closure=None)")
 
-# %% ../nbs/05_optimizer.ipynb #98594f86
+# %% ../nbs/05_optimizer.ipynb #14cd9e77
 class SGD(Optimizer):
     "Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay, as `torch.optim.SGD`."
     def __init__(self,
@@ -122,7 +122,7 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-# %% ../nbs/05_optimizer.ipynb #f393b9eb
+# %% ../nbs/05_optimizer.ipynb #23796235
 @patch
 def step(self:SGD,
          closure=None, # optional function that recomputes the loss (and calls backward); its result is returned
@@ -154,7 +154,7 @@ def step(self:SGD,
                 p.add_(g, alpha=-lr)
     return loss
 
-# %% ../nbs/05_optimizer.ipynb #5072287e
+# %% ../nbs/05_optimizer.ipynb #6dc2ad73
 class Adam(Optimizer):
     "Adam: per-weight steps from running averages of the gradient and its square, as `torch.optim.Adam`."
     def __init__(self,
@@ -176,7 +176,7 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
-# %% ../nbs/05_optimizer.ipynb #8f2e4027
+# %% ../nbs/05_optimizer.ipynb #176575ac
 @patch
 def step(self:Adam,
          closure=None, # optional function that recomputes the loss (and calls backward); its result is returned
@@ -213,7 +213,7 @@ def step(self:Adam,
                 p.addcdiv_(exp_avg, denom, value=-lr / (1 - beta1 ** t))   # p -= lr * m / (1 - beta1^t) / denom
     return loss
 
-# %% ../nbs/05_optimizer.ipynb #366f3800
+# %% ../nbs/05_optimizer.ipynb #362a2f49
 class AdamW(Adam):
     "Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`."
     def __init__(self,
@@ -228,7 +228,7 @@ class AdamW(Adam):
                 ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
-# %% ../nbs/05_optimizer.ipynb #5b6a4a73
+# %% ../nbs/05_optimizer.ipynb #f170d957
 @patch
 def state_dict(self:Optimizer):
     "The optimizer's hyper-parameters and state, parameters replaced by their index, in `torch.optim`'s format."
@@ -239,7 +239,7 @@ def state_dict(self:Optimizer):
         groups.append(packed)
     return {'state': {index[id(p)]: s for p, s in self.state.items() if id(p) in index}, 'param_groups': groups}
 
-# %% ../nbs/05_optimizer.ipynb #301ab14b
+# %% ../nbs/05_optimizer.ipynb #1a9057fc
 _TORCH_ONLY = ('foreach', 'capturable', 'differentiable', 'fused', 'param_names')
 
 def _load_value(p, key, v):

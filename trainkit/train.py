@@ -7,12 +7,12 @@ __all__ = ['CHECKPOINT_VERSION', 'accuracy', 'get_device', 'NonFiniteLossError',
            'set_seed', 'get_rng_state', 'set_rng_state', 'save_checkpoint', 'CheckpointError', 'UnsafeCheckpointError',
            'load_checkpoint', 'train', 'plot_history']
 
-# %% ../nbs/07_train.ipynb #96a3cc17
+# %% ../nbs/07_train.ipynb #b5bf748c
 import math, os, random, re, sys, tempfile, time
 from pathlib import Path
 import torch
 
-# %% ../nbs/07_train.ipynb #73e6cdd6
+# %% ../nbs/07_train.ipynb #4ba9bfe4
 def _check_classification(logits, targets, fn='accuracy'):
     "Raise a clear error unless `logits` (N, C) and `targets` (N,) class indices go together."
     if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
@@ -35,7 +35,7 @@ def accuracy(logits, # model outputs, shape (N, C): one score per class
     _check_classification(logits, targets)
     return (logits.argmax(1) == targets).float().mean().item()
 
-# %% ../nbs/07_train.ipynb #f07b9c6b
+# %% ../nbs/07_train.ipynb #969afa19
 def get_device() -> torch.device:
     "The best device here: cuda, then mps, then cpu."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -43,7 +43,7 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/07_train.ipynb #d5fc6d7b
+# %% ../nbs/07_train.ipynb #4c2b74cb
 def _model_device(model):
     "The device of `model`'s first parameter (None if it has none)."
     for p in model.parameters(): return p.device
@@ -56,13 +56,13 @@ def _as_device(device):
     if d.type == 'cuda' and d.index is None and torch.cuda.is_available(): d = torch.device('cuda', torch.cuda.current_device())
     return d
 
-# %% ../nbs/07_train.ipynb #3c781a38
+# %% ../nbs/07_train.ipynb #b7d2f6ba
 class NonFiniteLossError(FloatingPointError):
     "The loss became nan or inf during training; `.epoch` and `.batch` (1-based) say where."
     def __init__(self, msg, epoch=None, batch=None):
         super().__init__(msg); self.epoch, self.batch = epoch, batch
 
-# %% ../nbs/07_train.ipynb #b42fe80c
+# %% ../nbs/07_train.ipynb #c015327e
 def _interactive():
     "True in a terminal or a Jupyter kernel: where a live progress bar is worth drawing."
     try:
@@ -100,7 +100,7 @@ class ProgressBar:
             f = self.file or sys.stdout
             f.write('\r' + ' ' * self.shown + '\r'); f.flush(); self.shown = 0
 
-# %% ../nbs/07_train.ipynb #4465c38a
+# %% ../nbs/07_train.ipynb #5f8dd9b4
 def _loader_len(dl):
     try: return len(dl)
     except TypeError: return None
@@ -163,7 +163,7 @@ def _run_epoch(model, dl, loss_fn, optimizer=None, device=None, bar=None, epoch=
     acc = torch.cat(preds).eq(torch.cat(targs)).sum().item() / count if classify else float('nan')
     return {'loss': loss_sum / count, 'acc': acc}
 
-# %% ../nbs/07_train.ipynb #d21a2cb0
+# %% ../nbs/07_train.ipynb #99cb905b
 def train_step(model, # a torch `nn.Module` or trainkit `Module`
                dataloader, # yields (xb, yb) batches
                loss_fn, # loss_fn(model(xb), yb) -> the batch's mean loss
@@ -188,7 +188,7 @@ def test_step(model, # a torch `nn.Module` or trainkit `Module`
     with torch.inference_mode():
         return _run_epoch(model, dataloader, loss_fn, None, device, bar)
 
-# %% ../nbs/07_train.ipynb #4382a249
+# %% ../nbs/07_train.ipynb #d8965313
 def set_seed(seed:int, # any non-negative integer
             ):
     "Seed Python's `random`, torch (all devices) and numpy (if installed) so runs repeat exactly."
@@ -199,7 +199,7 @@ def set_seed(seed:int, # any non-negative integer
     except ImportError: return
     np.random.seed(seed % 2**32)
 
-# %% ../nbs/07_train.ipynb #5bebb4cb
+# %% ../nbs/07_train.ipynb #46f3d795
 def _generators(dl):
     "The distinct `torch.Generator`s a dataloader (or its sampler) shuffles with."
     gens, objs = [], [dl, getattr(dl, 'sampler', None), getattr(dl, 'batch_sampler', None)]
@@ -242,11 +242,17 @@ def set_rng_state(state:dict, # from `get_rng_state`
                              f"build the DataLoader the same way as in the saved run (generator=... or not)")
         for g, s in zip(gens, gstates): g.set_state(s)
 
-# %% ../nbs/07_train.ipynb #1e7a3045
+# %% ../nbs/07_train.ipynb #8268b5fa
 CHECKPOINT_VERSION = 1
 
 def _umask():
-    m = os.umask(0); os.umask(m); return m
+    "The process's umask, read without changing it where the OS allows (changing it races with other threads)."
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    m = os.umask(0o022); os.umask(m); return m
 
 def save_checkpoint(path, # file to write (its folder is created)
                     model, # the model whose state_dict() to save
@@ -277,7 +283,7 @@ def save_checkpoint(path, # file to write (its folder is created)
     except OSError: pass
     return path
 
-# %% ../nbs/07_train.ipynb #ab5c34cf
+# %% ../nbs/07_train.ipynb #4cbd8ab2
 class CheckpointError(ValueError):
     "A file is not a usable trainkit checkpoint (truncated, not a checkpoint, or does not fit the model)."
 
@@ -315,8 +321,11 @@ def load_checkpoint(path, # a file written by `save_checkpoint`
                 f"refusing to load {path}: it contains a pickled Python object ({m.group(1) if m else 'unknown'}) "
                 f"that could run code when loaded. trainkit loads with torch.load(weights_only=True); "
                 f"only if you trust the file's source, load it yourself with weights_only=False.") from None
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {msg.splitlines()[0][:120] if msg else 'empty or truncated'}): "
-                              f"it may be truncated or not a torch file; save it again with save_checkpoint") from None
+        if isinstance(e, EOFError) or path.stat().st_size == 0: why = 'the file is empty or ends too early'
+        elif 'zip' in msg or 'central directory' in msg: why = 'it is truncated or corrupted (an incomplete zip archive)'
+        else: why = f'it is not a file written by torch.save ({type(e).__name__} while reading it)'
+        raise CheckpointError(f"{path} is not a readable checkpoint: {why}. Use an intact copy, "
+                              f"or save it again with save_checkpoint") from None
     if not isinstance(ck, dict) or 'trainkit_checkpoint' not in ck or 'model' not in ck:
         hint = (" (it looks like a bare state_dict: use model.load_state_dict(torch.load(path, weights_only=True)))"
                 if isinstance(ck, dict) and ck and all(isinstance(v, torch.Tensor) for v in ck.values()) else '')
@@ -335,7 +344,7 @@ def load_checkpoint(path, # a file written by `save_checkpoint`
                                   f"over the same parameters, with the same groups, as the saved run") from None
     return ck
 
-# %% ../nbs/07_train.ipynb #590bb1f4
+# %% ../nbs/07_train.ipynb #372d504b
 _KEYS = ('train_loss', 'train_acc', 'test_loss', 'test_acc')
 
 def train(model, # a torch `nn.Module` or trainkit `Module`
@@ -386,7 +395,7 @@ def train(model, # a torch `nn.Module` or trainkit `Module`
         print(f"nothing to do: the checkpoint is at epoch {start}, epochs={epochs}")
     return history
 
-# %% ../nbs/07_train.ipynb #97b9024d
+# %% ../nbs/07_train.ipynb #d9ba37fb
 def plot_history(history:dict, # from `train`: lists train_loss, train_acc, test_loss, test_acc
                  figsize=(10, 3.5)): # figure size in inches
     "Plot loss and accuracy per epoch, train vs test; return the matplotlib Figure."
