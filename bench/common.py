@@ -124,4 +124,10 @@ def machine():
             if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
     except OSError: pass
     return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, python=platform.python_version(),
-                platform=platform.platform(), threads=torch.get_num_threads())
+                platform=platform.platform(), threads=torch.get_num_threads(), loadavg_start=loadavg())
+
+
+def loadavg():
+    "The 1-minute load average (how busy the machine was: > cores means other work competed with the benchmark)."
+    try: return round(os.getloadavg()[0], 2)
+    except OSError: return None

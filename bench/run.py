@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from . import baselines as B, tk
-from .common import BS, LR, ROOT, Sink, fresh, interleave, load_data, machine, master_model, med
+from .common import BS, LR, ROOT, Sink, fresh, interleave, load_data, loadavg, machine, master_model, med
 
 # goal per figure: (operator, bound) on ratio = contender time / baseline time
 GOALS = {
@@ -396,7 +396,7 @@ def main(argv=None):
     wall = time.perf_counter() - t_start
 
     log(f'\ntrainkit benchmark, {datetime.date.today()}, {info["cpu"]} ({info["cores"]} cores), torch {info["torch"]}, '
-        f'1 thread; data: {d["name"]}')
+        f'1 thread; data: {d["name"]}; load average {info["loadavg_start"]} at start, {loadavg()} at end')
     log('times: medians of interleaved rounds; ratio = median over rounds of (contender time / baseline time in the '
         'same round); < 1 means faster than the baseline\n')
     log(table(ROWS))
@@ -415,7 +415,7 @@ def main(argv=None):
         f' (of {len(goals)}); wall time {wall:.0f} s')
     if a.json:
         res = dict(date=str(datetime.date.today()), machine=info, dataset=d['name'], data_loader=d['loader'],
-                   quick=a.quick, repeats=repeats, batch_size=BS, lr=LR, threads=1, wall_s=wall, rows=ROWS,
+                   quick=a.quick, repeats=repeats, knob_repeats=min(repeats, 7), loadavg_end=loadavg(), batch_size=BS, lr=LR, threads=1, wall_s=wall, rows=ROWS,
                    checks=CHECKS, missing=MISSING, overhead=overhead, goals={k: v[2] for k, v in GOALS.items()},
                    command='python -m bench' + (' --quick' if a.quick else ''))
         a.json.parent.mkdir(parents=True, exist_ok=True)

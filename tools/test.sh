@@ -39,6 +39,7 @@ step "nbdev_test: every notebook's tests" python tools/timed.py nbdev_test --n_w
 step "docs: nbdev processing, sidebar, show_doc coverage" python tools/check_docs.py
 if (( ! fast )); then
   step "pip + Colab doors: wheel in a fresh venv, notebooks outside the repo" bash tools/check_wheel.sh
+  step "reliability: SIGKILL during checkpoint saves, exact resume across processes" python tools/check_reliability.py --trials 60
   step "benchmark runs (--quick, no timing assertions)" python -m bench --quick
 fi
 

@@ -479,6 +479,16 @@ def _reduce(loss, reduction):
     if reduction == 'none': return loss
     raise ValueError(f"{reduction!r} is not a valid value for reduction: use 'mean', 'sum' or 'none'")
 
+def _pick(logp, target, fn):
+    "Each row's log-probability of its target class; a class index outside [0, C) is a clear error."
+    try: return logp.gather(1, target[:, None]).squeeze(1)
+    except RuntimeError as e:
+        C = logp.shape[1]
+        bad = target[(target < 0) | (target >= C)]
+        if not len(bad): raise
+        raise ValueError(f"{fn}: target class {int(bad[0])} is outside [0, {C}): the model has {C} outputs, so targets "
+                         f"must be 0..{C-1}. Check the labels, or give the last layer one output per class") from e
+
 def log_softmax(input:Tensor, # logits
                 dim:int=-1): # the class dimension
     "Log of softmax along `dim`, computed stably as `input - logsumexp(input)`."
@@ -489,11 +499,11 @@ def nll_loss(input:Tensor, # (N, C) log-probabilities
              reduction:str='mean'): # 'mean', 'sum' or 'none'
     "Negative log-likelihood: minus the log-probability of each target class, like `F.nll_loss`."
     _check_targets(input, target, 'nll_loss')
-    return _reduce(-input.gather(1, target[:, None]).squeeze(1), reduction)
+    return _reduce(-_pick(input, target, 'nll_loss'), reduction)
 
 def cross_entropy(input:Tensor, # (N, C) logits (raw scores, no softmax applied)
                   target:Tensor, # (N,) int64 class indices in [0, C)
                   reduction:str='mean'): # 'mean', 'sum' or 'none'
     "Cross-entropy loss from scratch (`nll_loss(log_softmax(input), target)`), equal to `F.cross_entropy` for class indices."
     _check_targets(input, target, 'cross_entropy')
-    return _reduce(-log_softmax(input, 1).gather(1, target[:, None]).squeeze(1), reduction)
+    return _reduce(-_pick(log_softmax(input, 1), target, 'cross_entropy'), reduction)
