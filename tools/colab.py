@@ -25,7 +25,7 @@ def settings():
 
 def install_source(cfg):
     "Source of the hidden install cell."
-    return ("#| hide\n"
+    return ("#| hide\n#| eval: false\n"
             f"{INSTALL_TAG} install trainkit when this notebook runs in Google Colab (elsewhere this does nothing).\n"
             "import sys, subprocess\n"
             "if 'google.colab' in sys.modules:\n"

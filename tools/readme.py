@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb, or check that it is up to date.
 
 nbdev_readme does this with Quarto, which cannot be installed everywhere; this does the same job for our
-index page: markdown cells as they are, code cells as ```python blocks, `#| hide` cells left out, and
+index page: markdown cells as they are, code cells as ```python blocks followed by their printed output, `#| hide` cells left out, and
 links to lesson notebooks pointed at the docs site.
 
     python tools/readme.py          # write README.md
@@ -28,6 +28,8 @@ def render():
             parts.append(src)
         elif c['cell_type'] == 'code':
             parts.append(f'```python\n{src}\n```')
+            out = ''.join(''.join(o['text']) for o in c.get('outputs', []) if o.get('output_type') == 'stream').strip()
+            if out: parts.append(f'```\n{out}\n```')
     return '\n\n'.join(parts) + '\n'
 
 
