@@ -7,7 +7,7 @@ __all__ = ['DATASETS', 'DEFAULT_SAVE', 'EPILOG', 'UsageError', 'DataError', 'loa
            'get_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #d4ec6842
-import argparse, inspect, math, sys
+import argparse, math, sys
 from pathlib import Path
 from fastcore.script import anno_parser
 
@@ -108,9 +108,9 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
     return history
 
 # %% ../nbs/09_cli.ipynb #38cf4797
-def _options(func):
-    "The long options `anno_parser` makes for `func`'s parameters (`--name`, or `--no-name` for flags that default to True)."
-    return {f"--no-{k}" if p.default is True else f"--{k}" for k, p in inspect.signature(func).parameters.items()}
+def _options(parser):
+    "The long option strings `parser` knows, spelled as it spells them."
+    return {s for s in parser._option_string_actions if s.startswith('--')}
 
 def normalize_argv(argv:list, # command-line words, e.g. ['--data-dir', 'x']
                    options:set, # the spellings the parser knows
@@ -137,6 +137,7 @@ def get_parser():
     "The `trainkit-train` argument parser: fastcore's `anno_parser` (what `call_parse` uses) over `trainkit_train`."
     p = anno_parser(trainkit_train, prog='trainkit-train')
     p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter   # keep the examples' line breaks
+    p.error = lambda message: _fail(f"{message} (see trainkit-train --help)", 2)   # one line, not usage + error
     return p
 
 def _fail(msg, status):
@@ -148,7 +149,7 @@ def main(argv:list=None, # command-line words (default: sys.argv[1:])
         ):
     "The `trainkit-train` console script: parse the options, train; a problem prints one line and exits non-zero."
     p = get_parser()
-    args = vars(p.parse_args(normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(trainkit_train))))
+    args = vars(p.parse_args(normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(p))))
     args.pop('pdb', None); args.pop('xtra', None)
     try: trainkit_train(**args)
     except UsageError as e: _fail(e, 2)
