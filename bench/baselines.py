@@ -202,9 +202,9 @@ def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='
     return tl, ta
 
 
-def loader_train(model, dl):
-    "The hand-written training step fed by a torch DataLoader (for the num_workers knob)."
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
+def loader_train(model, dl, opt=None):
+    "The hand-written training step fed by a DataLoader `dl` (`opt`: default torch.optim.SGD)."
+    opt = opt or torch.optim.SGD(model.parameters(), lr=LR)
     model.train()
     for xb, yb in dl:
         loss = F.cross_entropy(model(xb), yb)

@@ -2,6 +2,7 @@
 
 Groups (each interleaved on its own, medians of --repeats rounds, 1 thread):
   1-2. one epoch (train 60k + test 10k): trainkit.train.train vs the hand-written slicing loop and a learnpytorch-style engine
+  l.   ladder (information): the hand loop turned into train() one piece at a time (SGD, loader, metrics, bar)
   3.   SGD.step()+zero_grad(): trainkit vs torch.optim.SGD (+ exact-equality check after N steps)
   4.   a shuffled epoch of batches alone: trainkit DataLoader vs randperm+index and vs torch's DataLoader
   k.   knobs (information): the hand loop with one CPU knob turned at a time
@@ -112,6 +113,31 @@ def group_epoch(d, master, repeats, warmup):
         if ok: check('trainkit.train ~ hand loop accuracy', abs(h['test_acc'][0] - ha) < 0.1,
                      f'{h["test_acc"][0]:.3f} vs {ha:.3f}')
     return times
+
+
+def group_ladder(d, master, repeats, warmup):
+    "From the hand loop to trainkit's train(), one change at a time (training set only): where figure 1's time goes."
+    log('\n[l] ladder: the hand-written training loop, turned into trainkit\'s train() one piece at a time')
+    x, y = d['x'], d['y']
+    tr = tk.need('train')
+
+    def step(kind):
+        def make():
+            m = fresh(master)
+            if kind == 'hand': return lambda: B.hand_train(m, torch.optim.SGD(m.parameters(), lr=LR), x, y)
+            if kind == 'sgd': return lambda: B.hand_train(m, tk.sgd(m.parameters()), x, y)
+            if kind == 'loader': return lambda: B.loader_train(m, tk.loader(x, y), tk.sgd(m.parameters()))
+            if kind == 'train_step': return lambda: tr.train_step(m, tk.loader(x, y), F.cross_entropy, tk.sgd(m.parameters()))
+            def run():
+                with Sink(): tr.train(m, tk.loader(x, y), None, F.cross_entropy, tk.sgd(m.parameters()), 1, progress=True)
+            return run
+        return make
+    cases = {'hand loop (torch.optim.SGD)': step('hand'), '+ trainkit SGD': step('sgd'),
+             '+ trainkit DataLoader(shuffle=True)': step('loader'), '+ metrics: trainkit train_step': step('train_step'),
+             '+ progress bar and epoch line: train(test_dl=None)': step('train')}
+    times = interleave(cases, repeats, warmup, log=log)
+    for k in list(cases)[1:]:
+        row('ladder', 'l', k, times, k, 'hand loop (torch.optim.SGD)', info=True)
 
 
 # ------------------------------------------------------------------------------------------------ 3: the optimizer
@@ -328,7 +354,7 @@ def nbdev_test_time():
 
 # ---------------------------------------------------------------------------------------------------- output
 def fmt_t(t, unit):
-    return f'{t * 1e3:8.1f} ms' if unit == 'ms' else f'{t * 1e6 / 1:8.0f} us' if unit == 'us' else f'{t:8.1f} s '
+    return f'{t * 1e3:8.1f} ms' if unit == 'ms' else f'{t * 1e6:8.0f} us' if unit == 'us' else f'{t:8.1f} s '
 
 
 def table(rows):
@@ -364,8 +390,8 @@ def main(argv=None):
     ap.add_argument('--json', type=Path, default=None, help='also save the results (with machine info) to this file')
     ap.add_argument('--no-nbdev-test', action='store_true', help='skip figure 5 (the nbdev_test run)')
     ap.add_argument('--no-compile', action='store_true', help='skip the torch.compile knob')
-    ap.add_argument('--only', default='epoch,sgd,fetch,knobs,nbdev_test',
-                    help='comma-separated groups to run (default: all of epoch,sgd,fetch,knobs,nbdev_test)')
+    ap.add_argument('--only', default='epoch,ladder,sgd,fetch,knobs,nbdev_test',
+                    help='comma-separated groups to run (default: all of epoch,ladder,sgd,fetch,knobs,nbdev_test)')
     a = ap.parse_args(argv)
     repeats = a.repeats or (1 if a.quick else 9)
     if not a.quick and repeats < 7: log(f'note: --repeats {repeats} < 7: medians of so few runs are noisy')
@@ -385,6 +411,7 @@ def main(argv=None):
     try:
         only = set(a.only.split(','))
         if 'epoch' in only: group_epoch(d, master, repeats, warmup)
+        if 'ladder' in only: group_ladder(d, master, repeats, warmup)
         if 'sgd' in only: group_sgd(d, master, repeats, warmup, steps=-(-len(d['x']) // BS))
         if 'fetch' in only: group_fetch(d, repeats, warmup)
         if 'knobs' in only:
