@@ -8,7 +8,7 @@ __all__ = ['CHECKPOINT_VERSION', 'accuracy', 'get_device', 'NonFiniteLossError',
            'load_checkpoint', 'train', 'plot_history']
 
 # %% ../nbs/07_train.ipynb #b5bf748c
-import math, os, random, re, sys, tempfile, time
+import math, os, random, re, socket, sys, tempfile, time
 from pathlib import Path
 import torch
 
@@ -254,6 +254,21 @@ def _umask():
     except (OSError, ValueError): pass
     m = os.umask(0o022); os.umask(m); return m
 
+def _temp_prefix(path):
+    "Prefix of `path`'s temporary files: the writer's host and process id, so stale ones can be told apart."
+    return f".{path.name}.{socket.gethostname().replace('.', '-')}.{os.getpid()}."
+
+def _remove_stale_temps(path):
+    "Delete temporary files that writers of `path` on this host left when they were killed mid-save."
+    host = socket.gethostname().replace('.', '-')
+    for t in path.parent.glob(f'.{path.name}.{host}.*.tmp'):
+        try: pid = int(t.name[len(f'.{path.name}.{host}.'):].split('.')[0])
+        except ValueError: continue
+        if pid == os.getpid(): continue
+        try: os.kill(pid, 0)                          # signal 0: only asks whether the process exists
+        except ProcessLookupError: t.unlink(missing_ok=True)
+        except (PermissionError, OSError): pass       # alive (someone else's), or we can't tell: leave it
+
 def save_checkpoint(path, # file to write (its folder is created)
                     model, # the model whose state_dict() to save
                     optimizer=None, # and its optimizer's state_dict(), if given
@@ -265,7 +280,7 @@ def save_checkpoint(path, # file to write (its folder is created)
           'optimizer': optimizer.state_dict() if optimizer is not None else None,
           'rng': get_rng_state(*loaders), **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(ck, f)
@@ -281,6 +296,7 @@ def save_checkpoint(path, # file to write (its folder is created)
         try: os.fsync(dfd)
         finally: os.close(dfd)
     except OSError: pass
+    _remove_stale_temps(path)                         # litter from earlier writers that were killed mid-save
     return path
 
 # %% ../nbs/07_train.ipynb #4cbd8ab2
