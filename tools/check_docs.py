@@ -12,7 +12,7 @@ Then it checks, and exits 1 listing every problem with how to fix it:
   2. navigation: nbs/sidebar.yml lists every page, in lesson order (index first, then by file name) and
      nothing that does not exist; nbs/_quarto.yml loads sidebar.yml and nbdev.yml, and both _quarto.yml and
      nbdev.yml are what nbdev_docs regenerates (it overwrites them at deploy time); links between pages
-     (`[..](03_module.ipynb)`) point at pages that exist;
+     (`[..](05_module.ipynb)`) point at pages that exist;
   3. API docs: every name in each trainkit module's `__all__` that is a function or class has a docstring
      and a show_doc entry (its heading and its docstring) on a processed page; an exported constant is at
      least mentioned on its module's page;

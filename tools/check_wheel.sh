@@ -4,7 +4,7 @@
 #   bash tools/check_wheel.sh                 # everything, in a new temp dir, removed afterwards
 #   bash tools/check_wheel.sh --keep          # keep the temp dir (wheel, venv, executed notebooks) and print it
 #   bash tools/check_wheel.sh --venv DIR      # reuse a venv made by an earlier --keep run (re-installs the wheel)
-#   bash tools/check_wheel.sh --nb 03_module  # the Colab door for some notebooks only (repeatable)
+#   bash tools/check_wheel.sh --nb 05_module  # the Colab door for some notebooks only (repeatable)
 #
 # pip door
 #   1. copy the working tree as a fresh clone would have it (git ls-files: tracked + new, not ignored) to a temp

@@ -13,7 +13,7 @@ images (the Colab badge's SVG) simply do not load and show their alt text.
 
     apt-get install -y chromium                # once
     python tools/screenshots.py                # every page -> tools/screenshots/<page>.png (+ tiles/ for reading)
-    python tools/screenshots.py 03_module      # some pages only
+    python tools/screenshots.py 05_module      # some pages only
 
 Output: tools/screenshots/<page>.png (full page, 1280 px wide), tools/screenshots/<page>.html, and
 tools/screenshots/tiles/<page>-NN.png (the page cut in 1280x1600 slices, to read at full size).
@@ -111,7 +111,7 @@ def tiles(png, dest):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('pages', nargs='*', help='page names (e.g. 03_module); default: every page')
+    ap.add_argument('pages', nargs='*', help='page names (e.g. 05_module); default: every page')
     a = ap.parse_args()
     import check_docs
     chromium()
