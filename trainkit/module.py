@@ -448,62 +448,6 @@ class Flatten(Module):
         return input.flatten(self.start_dim, self.end_dim)
     def extra_repr(self): return f'start_dim={self.start_dim}, end_dim={self.end_dim}'
 
-# %% ../nbs/05_module.ipynb #4dabb38b
-def _check_targets(input, target, fn):
-    "Raise a clear error unless `input` is float (N, C) logits and `target` (N,) int64 class indices."
-    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError(f"{fn} expects tensors, got {type(input).__name__} and {type(target).__name__}: "
-                        "convert with torch.as_tensor")
-    if not input.is_floating_point():
-        raise TypeError(f"input must be float logits of shape (N, C), got {input.dtype}: did you swap the arguments? "
-                        f"Call {fn}(model(xb), yb)")
-    if target.is_floating_point():
-        raise TypeError(f"targets must be class indices (int64), got {target.dtype}: use y.long() "
-                        "(class probabilities or one-hot targets are not supported: use y.argmax(1) for one-hot)")
-    if target.dtype != torch.int64:
-        raise TypeError(f"targets must be class indices (int64), got {target.dtype}: use y.long()")
-    if input.ndim != 2:
-        raise ValueError(f"input must be logits of shape (N, C), got shape {tuple(input.shape)}: "
-                         + ("a (N,) tensor has no class dimension; the model's last layer needs C outputs, one per class"
-                            if input.ndim == 1 else "flatten the extra dimensions, or check the model's last layer"))
-    if target.ndim != 1:
-        raise ValueError(f"target must have shape (N,), got {tuple(target.shape)}: pass one class index per sample "
-                         "(y.view(-1), or y.argmax(1) for one-hot targets)")
-    if input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}): "
-                         "take inputs and targets from the same batch, e.g. xb, yb = x[i:i+bs], y[i:i+bs]")
-
-def _reduce(loss, reduction):
-    if reduction == 'mean': return loss.mean()
-    if reduction == 'sum': return loss.sum()
-    if reduction == 'none': return loss
-    raise ValueError(f"{reduction!r} is not a valid value for reduction: use 'mean', 'sum' or 'none'")
-
-def _pick(logp, target, fn):
-    "Each row's log-probability of its target class; a class index outside [0, C) is a clear error."
-    try: return logp.gather(1, target[:, None]).squeeze(1)
-    except RuntimeError as e:
-        C = logp.shape[1]
-        bad = target[(target < 0) | (target >= C)]
-        if not len(bad): raise
-        raise ValueError(f"{fn}: target class {int(bad[0])} is outside [0, {C}): the model has {C} outputs, so targets "
-                         f"must be 0..{C-1}. Check the labels, or give the last layer one output per class") from e
-
-def log_softmax(input:Tensor, # logits
-                dim:int=-1): # the class dimension
-    "Log of softmax along `dim`, computed stably as `input - logsumexp(input)`."
-    return input - input.logsumexp(dim, keepdim=True)
-
-def nll_loss(input:Tensor, # (N, C) log-probabilities
-             target:Tensor, # (N,) int64 class indices
-             reduction:str='mean'): # 'mean', 'sum' or 'none'
-    "Negative log-likelihood: minus the log-probability of each target class, like `F.nll_loss`."
-    _check_targets(input, target, 'nll_loss')
-    return _reduce(-_pick(input, target, 'nll_loss'), reduction)
-
-def cross_entropy(input:Tensor, # (N, C) logits (raw scores, no softmax applied)
-                  target:Tensor, # (N,) int64 class indices in [0, C)
-                  reduction:str='mean'): # 'mean', 'sum' or 'none'
-    "Cross-entropy loss from scratch (`nll_loss(log_softmax(input), target)`), equal to `F.cross_entropy` for class indices."
-    _check_targets(input, target, 'cross_entropy')
-    return _reduce(-_pick(log_softmax(input, 1), target, 'cross_entropy'), reduction)
+# %% ../nbs/05_module.ipynb #x
+from .losses import log_softmax, nll_loss, cross_entropy
+_all_ = ['log_softmax', 'nll_loss', 'cross_entropy']
