@@ -6,20 +6,20 @@
 __all__ = ['EVENTS', 'Callback', 'CancelBatchException', 'CancelEpochException', 'CancelFitException', 'TrainState',
            'PrintMetrics', 'ProgressBar', 'SchedulerCallback', 'EarlyStopping', 'ModelCheckpoint', 'CSVLogger']
 
-# %% ../nbs/10_callbacks.ipynb #7b5abf71
+# %% ../nbs/10_callbacks.ipynb #9e15c628
 import csv, math, sys, time, warnings
 from difflib import get_close_matches
 from pathlib import Path
 import torch
 from .checkpoint import _check_int, save_checkpoint
 
-# %% ../nbs/10_callbacks.ipynb #7f51b9c1
+# %% ../nbs/10_callbacks.ipynb #f0da4fa2
 EVENTS = ('before_fit', 'before_epoch',
           'before_train', 'before_train_batch', 'after_backward', 'after_train_batch',
           'after_train', 'before_test', 'before_test_batch', 'after_test_batch', 'after_test',
           'after_epoch', 'after_fit')
 
-# %% ../nbs/10_callbacks.ipynb #17e7a89d
+# %% ../nbs/10_callbacks.ipynb #96f019c2
 class Callback:
     "Base class of callbacks: define methods named after `EVENTS`; lower `order` runs first."
     order = 0
@@ -30,14 +30,14 @@ class CancelEpochException(Exception): "Raise in a callback to skip the rest of 
 class CancelFitException(Exception): "Raise in a callback to stop training."
 _CANCEL = (CancelBatchException, CancelEpochException, CancelFitException)
 
-# %% ../nbs/10_callbacks.ipynb #e41cf635
+# %% ../nbs/10_callbacks.ipynb #6190eedd
 class TrainState:
     "What the loop holds: model, optimizer, loaders, where it is, the last batch, the history."
     def __init__(self, **kw): self.__dict__.update(kw)
     def __repr__(self):
         return f"TrainState(epoch {self.epoch}/{self.epochs}, {self.phase} batch {self.batch})"
 
-# %% ../nbs/10_callbacks.ipynb #28a44a0a
+# %% ../nbs/10_callbacks.ipynb #c44a20bf
 class _Events:
     "Fire an event: call, in order, every callback that defines a method of that name."
     def __init__(self, callbacks=()):
@@ -59,7 +59,7 @@ class _Events:
                 raise
         if stop is not None: raise stop
 
-# %% ../nbs/10_callbacks.ipynb #45e01cc3
+# %% ../nbs/10_callbacks.ipynb #21b6fa36
 def _note(e, where):
     "Add `where` under the exception's traceback (Python 3.11 and later)."
     if hasattr(e, 'add_note'): e.add_note(where)
@@ -74,7 +74,7 @@ def _check_callback(cb):
             warnings.warn(f"{type(cb).__name__}.{name} is not an event, so it is never called"
                           + (f": did you mean {near[0]}?" if near else ''), stacklevel=4)
 
-# %% ../nbs/10_callbacks.ipynb #3a8f38a0
+# %% ../nbs/10_callbacks.ipynb #f99a4dbf
 class PrintMetrics(Callback):
     "Print one line per epoch: the epoch's losses and metrics, and how long it took."
     order = 90
@@ -84,7 +84,7 @@ class PrintMetrics(Callback):
         took = time.perf_counter() - self.t0
         print(f"epoch {s.epoch:>{len(str(s.epochs))}}/{s.epochs}  {vals}  ({took:.1f}s)")
 
-# %% ../nbs/10_callbacks.ipynb #8ce83b79
+# %% ../nbs/10_callbacks.ipynb #f3981ca1
 class ProgressBar(Callback):
     "Redraw one line per phase in place: batches done, loss, time; at most every `interval` s."
     order = -10
@@ -105,7 +105,7 @@ class ProgressBar(Callback):
         f.write('\r' + text.ljust(self.shown) + ('' if text else '\r'))
         f.flush(); self.shown = len(text)
 
-# %% ../nbs/10_callbacks.ipynb #1ec2fafa
+# %% ../nbs/10_callbacks.ipynb #302d3e7d
 def _interactive():
     "True in a terminal or a Jupyter kernel: where a live progress bar is worth drawing."
     try:
@@ -115,7 +115,7 @@ def _interactive():
     shell = getattr(ipython, 'get_ipython', lambda: None)()
     return type(shell).__name__ == 'ZMQInteractiveShell'
 
-# %% ../nbs/10_callbacks.ipynb #fd2ae6c8
+# %% ../nbs/10_callbacks.ipynb #e3a54676
 class SchedulerCallback(Callback):
     "Step `scheduler` after every epoch ('epoch') or every training batch ('batch')."
     order = 50
@@ -133,7 +133,7 @@ class SchedulerCallback(Callback):
     def state_dict(self): return self.scheduler.state_dict()
     def load_state_dict(self, state): self.scheduler.load_state_dict(state)
 
-# %% ../nbs/10_callbacks.ipynb #f086f3d9
+# %% ../nbs/10_callbacks.ipynb #1eb89453
 class _Monitor:
     "The best value so far of one history entry, and whether a new value beats it."
     def __init__(self, key, mode='min', min_delta=0.0):
@@ -157,7 +157,7 @@ class _Monitor:
         self.best, self.best_epoch = value, s.epoch
         return True
 
-# %% ../nbs/10_callbacks.ipynb #64ae2ad7
+# %% ../nbs/10_callbacks.ipynb #5b863784
 class EarlyStopping(Callback):
     "Stop training when `monitor` has not improved for `patience` epochs, or is nan."
     order = 91                                       # just after the epoch's line is printed
@@ -179,7 +179,7 @@ class EarlyStopping(Callback):
     def load_state_dict(self, d):
         self.monitor.best, self.monitor.best_epoch, self.wait = d['best'], d['epoch'], d['wait']
 
-# %% ../nbs/10_callbacks.ipynb #80355027
+# %% ../nbs/10_callbacks.ipynb #1a201a42
 def _save_run(s, path):
     "Save the run so far: model, optimizer, random states, epoch, history, callbacks' state."
     loaders = [getattr(s, k, None) for k in ('train_dl', 'test_dl')]
@@ -200,7 +200,7 @@ class ModelCheckpoint(Callback):
     def state_dict(self): return {'best': self.monitor.best, 'epoch': self.monitor.best_epoch}
     def load_state_dict(self, d): self.monitor.best, self.monitor.best_epoch = d['best'], d['epoch']
 
-# %% ../nbs/10_callbacks.ipynb #06cc74c8
+# %% ../nbs/10_callbacks.ipynb #2ca9dd88
 class CSVLogger(Callback):
     "Write one row per epoch to the CSV file `path`: the epoch and every history entry."
     order = 95

@@ -7,7 +7,7 @@ __all__ = ['accuracy', 'get_device', 'NonFiniteLossError', 'train_step', 'test_s
            'get_rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'CheckpointError',
            'UnsafeCheckpointError', 'CHECKPOINT_VERSION']
 
-# %% ../nbs/11_train.ipynb #d30a5c04
+# %% ../nbs/11_train.ipynb #b79263cb
 import math, time
 import torch
 from .checkpoint import (_check_int, set_seed, get_rng_state, set_rng_state,
@@ -19,7 +19,7 @@ from .callbacks import (TrainState, CancelBatchException, CancelEpochException,
 _all_ = ['set_seed', 'get_rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
          'CheckpointError', 'UnsafeCheckpointError', 'CHECKPOINT_VERSION']
 
-# %% ../nbs/11_train.ipynb #dd9ce698
+# %% ../nbs/11_train.ipynb #0a93f48d
 def accuracy(logits, # (N, C) scores
              targets): # (N,) class indices
     "Fraction of rows of `logits` whose highest score is at the class `targets` gives."
@@ -31,7 +31,7 @@ def accuracy(logits, # (N, C) scores
                          f"{tuple(logits.shape)}: pass one class index per row, e.g. y.view(-1)")
     return (logits.argmax(1) == targets).float().mean()
 
-# %% ../nbs/11_train.ipynb #087cf96e
+# %% ../nbs/11_train.ipynb #cd179edd
 def get_device() -> torch.device:
     "The best device here: cuda, then mps, then cpu."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -39,7 +39,7 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/11_train.ipynb #6a6559a4
+# %% ../nbs/11_train.ipynb #e574efe9
 def _mean(values, sizes):
     "The mean over samples of per-batch values: batch means, or one value per sample."
     n = sum(sizes)
@@ -58,7 +58,7 @@ class _Sums:
         means = {k: _mean(v, self.sizes) for k, v in self.vals.items()}
         return {'loss': _mean(self.losses, self.sizes), **means}
 
-# %% ../nbs/11_train.ipynb #6aebe16c
+# %% ../nbs/11_train.ipynb #cab8c5a4
 _INT = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 def _auto_accuracy(out, yb):
@@ -74,7 +74,7 @@ def _metrics(metrics):
                         "e.g. metrics={'acc': accuracy}")
     return metrics
 
-# %% ../nbs/11_train.ipynb #047d127a
+# %% ../nbs/11_train.ipynb #e95f0ec9
 def _batch(s, events, sums, training):
     "Steps 2-6 of the song (2-3 and 8-9 when testing) for the batch in `s.xb`, `s.yb`."
     events(f'before_{s.phase}_batch', s)
@@ -91,7 +91,7 @@ def _batch(s, events, sums, training):
     sums.add(s.out, s.yb, s.loss)
     events(f'after_{s.phase}_batch', s)
 
-# %% ../nbs/11_train.ipynb #03b5633e
+# %% ../nbs/11_train.ipynb #b432e66a
 class NonFiniteLossError(FloatingPointError):
     "The loss became nan or inf; `.epoch` and `.batch` say where."
     def __init__(self, msg, epoch=None, batch=None):
@@ -106,7 +106,7 @@ def _nonfinite(s, losses):
            "torch.isfinite(x).all()")
     return NonFiniteLossError(msg, s.epoch, b)
 
-# %% ../nbs/11_train.ipynb #1f62c0b0
+# %% ../nbs/11_train.ipynb #f571537e
 def _pass(s, events, training):
     "One phase over the training or the test loader; returns its means over samples."
     s.phase, s.batch, dl = ('train', 0, s.train_dl) if training else ('test', 0, s.test_dl)
@@ -123,7 +123,7 @@ def _pass(s, events, training):
         events(f'after_{s.phase}', s)
     return _results(s, sums)
 
-# %% ../nbs/11_train.ipynb #4b0af6bf
+# %% ../nbs/11_train.ipynb #af716a0b
 def _len(dl):
     "`len(dl)`, or None for a loader without a length."
     try: return len(dl)
@@ -143,7 +143,7 @@ def _results(s, sums):
     if s.phase == 'train' and not math.isfinite(res['loss']): raise _nonfinite(s, sums.losses)
     return res
 
-# %% ../nbs/11_train.ipynb #ddaac0e2
+# %% ../nbs/11_train.ipynb #9ce25e56
 def _state(model, loss_fn, optimizer=None, train_dl=None, test_dl=None, device=None, metrics=None,
            **kw):
     "A fresh `TrainState` for `model` and its data."
@@ -155,7 +155,7 @@ def _state(model, loss_fn, optimizer=None, train_dl=None, test_dl=None, device=N
                       test_dl=test_dl, device=device, metrics=_metrics(metrics), history={},
                       **(where | kw))
 
-# %% ../nbs/11_train.ipynb #717be97d
+# %% ../nbs/11_train.ipynb #e2736ed6
 def train_step(model, # a torch or trainkit module
                dataloader, # yields (xb, yb) batches
                loss_fn, # loss_fn(out, yb): the batch mean
@@ -179,7 +179,7 @@ def test_step(model, # a torch or trainkit module
 
 test_step.__test__ = False      # pytest: not a test, even when imported into a test file
 
-# %% ../nbs/11_train.ipynb #a1315dfb
+# %% ../nbs/11_train.ipynb #fb4c128f
 def _epoch(s, events, save_path, save_every):
     "One epoch: train, test, record, `after_epoch`, save. Returns False once training should stop."
     res, s.skip_epoch = {}, False
@@ -197,7 +197,7 @@ def _epoch(s, events, save_path, save_every):
     if save_path is not None and due: _save_run(s, save_path)   # 11. save
     return go_on
 
-# %% ../nbs/11_train.ipynb #5313089a
+# %% ../nbs/11_train.ipynb #10bc3dbc
 def _resume(s, path, verbose):
     "Load the run saved in `path` into `s`; return the epoch it had reached."
     ck = load_checkpoint(path, s.model, s.optimizer)
@@ -211,7 +211,7 @@ def _resume(s, path, verbose):
     if verbose: print(f"resumed from {path} after epoch {ck['epoch']}")
     return ck['epoch']
 
-# %% ../nbs/11_train.ipynb #5cb45599
+# %% ../nbs/11_train.ipynb #d3980cb1
 def _callbacks(callbacks, scheduler, interval, progress, verbose):
     "The user's callbacks, plus the built-in ones the arguments ask for."
     cbs = list(callbacks or [])
@@ -222,7 +222,7 @@ def _callbacks(callbacks, scheduler, interval, progress, verbose):
     if show and not has(ProgressBar): cbs.append(ProgressBar())
     return cbs
 
-# %% ../nbs/11_train.ipynb #80bd90d6
+# %% ../nbs/11_train.ipynb #466bab9b
 def train(model, # a torch or trainkit module
           train_dl, # training batches (xb, yb)
           test_dl, # test batches, or None
@@ -260,7 +260,7 @@ def train(model, # a torch or trainkit module
     s.events('after_fit', s)
     return s.history
 
-# %% ../nbs/11_train.ipynb #d9f4fa71
+# %% ../nbs/11_train.ipynb #3de27d2e
 def plot_history(history:dict, # what `train` returned
                  figsize=None): # inches; default 5 per panel
     "Plot each loss and metric per epoch, train against test; return the matplotlib figure."
