@@ -7,14 +7,14 @@ __all__ = ['lin', 'relu', 'mse', 'mse_grad', 'relu_grad', 'lin_grad', 'forward_a
            'Layer', 'Lin', 'Relu', 'Loss', 'Model', 'LinearFunction', 'numerical_jacobian', 'analytical_jacobian',
            'gradcheck', 'GradcheckError']
 
-# %% ../nbs/03_backprop.ipynb #d5589d41
+# %% ../nbs/03_backprop.ipynb #dc6860b4
 import itertools, warnings
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
 
-# %% ../nbs/03_backprop.ipynb #f48446e1
+# %% ../nbs/03_backprop.ipynb #23774295
 def lin(x:Tensor, # (N, in) inputs
         w:Tensor, # (out, in) weight
         b:Tensor, # (out,) bias
@@ -22,12 +22,12 @@ def lin(x:Tensor, # (N, in) inputs
     "A linear layer, `x @ w.T + b`, like `torch.nn.functional.linear`."
     return x @ w.T + b
 
-# %% ../nbs/03_backprop.ipynb #e02a57b5
+# %% ../nbs/03_backprop.ipynb #d1a0651b
 def relu(x:Tensor)->Tensor:
     "Negative elements set to zero, like `torch.relu`."
     return x.clamp_min(0.)
 
-# %% ../nbs/03_backprop.ipynb #b445a1d3
+# %% ../nbs/03_backprop.ipynb #96b309fe
 def mse(input:Tensor, # model output
         target:Tensor, # the same shape as input
        )->Tensor: # a scalar
@@ -38,21 +38,21 @@ def mse(input:Tensor, # model output
                          "e.g. input.squeeze(-1)")
     return (input - target).pow(2).mean()
 
-# %% ../nbs/03_backprop.ipynb #9add908b
+# %% ../nbs/03_backprop.ipynb #63e60c11
 def mse_grad(input:Tensor, # model output
              target:Tensor, # the same shape as input
             )->Tensor: # d mse / d input
     "Gradient of `mse(input, target)` with respect to `input`: `2 * (input - target) / numel`."
     return 2 * (input - target) / input.numel()
 
-# %% ../nbs/03_backprop.ipynb #9c463207
+# %% ../nbs/03_backprop.ipynb #4ca08a2c
 def relu_grad(x:Tensor, # relu's input in the forward pass
               out_g:Tensor, # d loss / d relu(x)
              )->Tensor: # d loss / d x
     "Gradient with respect to `relu`'s input: `out_g` where `x > 0`, else 0."
     return out_g * (x > 0)
 
-# %% ../nbs/03_backprop.ipynb #ec0d783b
+# %% ../nbs/03_backprop.ipynb #589b2096
 def lin_grad(x:Tensor, # lin's input in the forward pass
              w:Tensor, # (out, in) weight
              out_g:Tensor, # d loss / d lin(x, w, b)
@@ -63,7 +63,7 @@ def lin_grad(x:Tensor, # lin's input in the forward pass
     b_g = out_g.sum(0)
     return x_g, w_g, b_g
 
-# %% ../nbs/03_backprop.ipynb #2fca145a
+# %% ../nbs/03_backprop.ipynb #02410061
 def forward_and_backward(x:Tensor, # (N, 784) inputs
                          target:Tensor, # what loss compares the output with
                          params:tuple, # (w1, b1, w2, b2)
@@ -83,27 +83,27 @@ def forward_and_backward(x:Tensor, # (N, 784) inputs
     _, w1_g, b1_g = lin_grad(x, w1, l1_g)
     return loss(out, target), (w1_g, b1_g, w2_g, b2_g)
 
-# %% ../nbs/03_backprop.ipynb #38d4658f
+# %% ../nbs/03_backprop.ipynb #6f096991
 def softmax(x:Tensor, # scores (logits)
             dim:int=-1, # the class dimension
            )->Tensor: # probabilities that sum to 1
     "Softmax, computed stably as `exp(x - logsumexp(x))`, like `torch.softmax`."
     return (x - x.logsumexp(dim, keepdim=True)).exp()
 
-# %% ../nbs/03_backprop.ipynb #c9280e73
+# %% ../nbs/03_backprop.ipynb #7c095c0b
 def cross_entropy_grad(input:Tensor, # (N, C) logits
                        target:Tensor, # (N,) class indices
                       )->Tensor: # d loss / d input
     "Gradient of the mean cross-entropy over the logits: `(softmax(input) - onehot(target)) / N`."
     return (softmax(input) - F.one_hot(target, input.shape[-1])) / len(target)
 
-# %% ../nbs/03_backprop.ipynb #40261c2c
+# %% ../nbs/03_backprop.ipynb #2f37af3e
 class Layer:
     "Base of the hand-written layers: calling runs `forward`; `backward` returns d loss / d input."
     def __call__(self, *args): return self.forward(*args)
     def __repr__(self): return f'{type(self).__name__}()'
 
-# %% ../nbs/03_backprop.ipynb #221fb7be
+# %% ../nbs/03_backprop.ipynb #4f777b5d
 class Lin(Layer):
     "`lin` that remembers its input; `backward` puts the gradients of `w` and `b` in their `.grad`."
     def __init__(self, w:Tensor, b:Tensor): self.w, self.b = w, b
@@ -115,7 +115,7 @@ class Lin(Layer):
         return x_g
     def __repr__(self): return f'Lin({self.w.shape[1]} -> {self.w.shape[0]})'
 
-# %% ../nbs/03_backprop.ipynb #14895630
+# %% ../nbs/03_backprop.ipynb #03f5b6cf
 class Relu(Layer):
     "`relu` that remembers its input for `backward`."
     def forward(self, x):
@@ -123,7 +123,7 @@ class Relu(Layer):
         return relu(x)
     def backward(self, out_g): return relu_grad(self.x, out_g)
 
-# %% ../nbs/03_backprop.ipynb #00dc462c
+# %% ../nbs/03_backprop.ipynb #c018583d
 class Loss(Layer):
     "A loss that remembers input and target; `backward()` starts the chain with d loss / d input."
     def __init__(self, loss, loss_grad): self.loss, self.loss_grad = loss, loss_grad
@@ -133,7 +133,7 @@ class Loss(Layer):
     def backward(self, out_g=1.): return out_g * self.loss_grad(self.input, self.target)
     def __repr__(self): return f'Loss({getattr(self.loss, "__name__", self.loss)})'
 
-# %% ../nbs/03_backprop.ipynb #4ab4938c
+# %% ../nbs/03_backprop.ipynb #dbcabaac
 class Model(Layer):
     "Layers run in order by `forward`, and their backwards in reverse order by `backward`."
     def __init__(self, *layers:Layer): self.layers = layers
@@ -145,7 +145,7 @@ class Model(Layer):
         return out_g
     def __repr__(self): return f'Model({", ".join(map(repr, self.layers))})'
 
-# %% ../nbs/03_backprop.ipynb #01f98343
+# %% ../nbs/03_backprop.ipynb #357c1431
 class LinearFunction(torch.autograd.Function):
     "`lin` as an autograd Function: our forward and our `lin_grad`, inside autograd's graph."
     @staticmethod
@@ -158,7 +158,7 @@ class LinearFunction(torch.autograd.Function):
         x, w = ctx.saved_tensors
         return lin_grad(x, w, out_g)
 
-# %% ../nbs/03_backprop.ipynb #d86f3de4
+# %% ../nbs/03_backprop.ipynb #bbeba219
 def _as_tuple(x): return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 def _is_float(t): return torch.is_tensor(t) and t.is_floating_point()
 def _checked(xs): return [i for i, t in enumerate(xs) if torch.is_tensor(t) and t.requires_grad]
@@ -176,7 +176,7 @@ def _zeros(outs, inputs):
     return [[o.new_zeros(o.shape + x.shape) if i in checked else None for i, x in enumerate(inputs)]
             for o in outs]
 
-# %% ../nbs/03_backprop.ipynb #93e9c75b
+# %% ../nbs/03_backprop.ipynb #bfb1c78e
 def numerical_jacobian(func, # takes tensors, returns tensor(s)
                        inputs, # a tensor or a tuple of them
                        eps:float=1e-6, # perturbation of central differences
@@ -197,7 +197,7 @@ def numerical_jacobian(func, # takes tensors, returns tensor(s)
                     J[k][i][(..., *idx)] = (p - m) / (2 * eps)
     return J
 
-# %% ../nbs/03_backprop.ipynb #f58a0cb7
+# %% ../nbs/03_backprop.ipynb #4bbc5b99
 def analytical_jacobian(func, # takes tensors, returns tensor(s)
                         inputs, # a tensor or a tuple of them
                        )->list: # J[k][i]: d output k / d input i
@@ -215,7 +215,7 @@ def analytical_jacobian(func, # takes tensors, returns tensor(s)
                 if g is not None: J[k][i][idx] = g
     return J
 
-# %% ../nbs/03_backprop.ipynb #6f23d51e
+# %% ../nbs/03_backprop.ipynb #0028bdf5
 def gradcheck(func, # takes tensors, returns tensor(s)
               inputs, # a tensor or a tuple of them
               *,
@@ -240,7 +240,7 @@ def gradcheck(func, # takes tensors, returns tensor(s)
         return False
     return True
 
-# %% ../nbs/03_backprop.ipynb #6dc192f2
+# %% ../nbs/03_backprop.ipynb #07a2ec09
 class GradcheckError(TorchGradcheckError):
     "Raised by `gradcheck` when gradients disagree: a torch `GradcheckError`, so a `RuntimeError`."
 
@@ -256,7 +256,7 @@ def _mismatch(k, i, a, n, excess, ndim):
             f"{int((excess > 0).sum())} of {excess.numel()} elements differ: "
             f"check the gradient backward returns for input {i}")
 
-# %% ../nbs/03_backprop.ipynb #3302fc78
+# %% ../nbs/03_backprop.ipynb #9b768acf
 def _check_inputs(inputs, eps):
     "torch's checks: some input must require grad, and float64 is what the default eps needs."
     if not _checked(inputs): raise ValueError(
@@ -270,7 +270,7 @@ def _check_inputs(inputs, eps):
             f"({inputs[i].dtype}): its rounding error swamps differences of eps={eps:g}, "
             "so the check will likely fail: pass x.double()", stacklevel=3)
 
-# %% ../nbs/03_backprop.ipynb #a7c1735b
+# %% ../nbs/03_backprop.ipynb #2f857ff3
 def _check_scaled_by_out_g(func, inputs):
     "With `out_g` all zeros, every gradient must be exactly zero."
     outs, checked = [o for o in _outputs(func, inputs) if o.requires_grad], _checked(inputs)
