@@ -61,7 +61,7 @@ def nll_loss(input:Tensor, # log-probabilities, (N, C, ...)
     picked, t, keep = _pick('nll_loss', input, target, ignore_index, cdim)
     return _reduce(*_weigh(-picked, t, keep, weight), reduction)
 
-# %% ../nbs/04_losses.ipynb #e2b9d468
+# %% ../nbs/04_losses.ipynb #c173e11b
 def cross_entropy(input:Tensor, # logits, (N, C, ...)
                   target:Tensor, # class indices (N, ...), or probabilities
                   weight:Tensor|None=None, # one factor per class
@@ -73,30 +73,36 @@ def cross_entropy(input:Tensor, # logits, (N, C, ...)
                   label_smoothing)
     x, C, eps = _f32(input), input.shape[cdim], label_smoothing
     wc = 1 if weight is None else weight.view([-1] + [1] * (x.ndim - cdim - 1))
-    if target.shape == input.shape:                       # class probabilities
-        q = target * (1 - eps) + eps / C                  # smoothed to uniform
+    if target.shape == input.shape:  # class probabilities
+        q = target * (1 - eps) + eps / C  # smoothed towards uniform
         loss = -(q * log_softmax(x, cdim) * wc).sum(cdim)
         dtype = torch.result_type(input, target)
         return _reduce(loss, loss.numel(), reduction).to(dtype)
     picked, t, keep = _pick('cross_entropy', x, target, ignore_index, cdim)
-    nll = x.logsumexp(cdim) - picked                      # -log softmax(x)[target]
+    nll = x.logsumexp(cdim) - picked  # -log softmax(x)[target]
     loss, total = _weigh(nll, t, keep, weight)
     if eps:
-        uniform = -(log_softmax(x, cdim) * wc).sum(cdim)  # loss against uniform
+        uniform = -(log_softmax(x, cdim) * wc).sum(cdim)  # against uniform
         loss = (1 - eps) * loss + eps / C * uniform.where(keep, 0)
     return _reduce(loss, total, reduction).to(input.dtype)
 
-# %% ../nbs/04_losses.ipynb #a7401ea2
+# %% ../nbs/04_losses.ipynb #3ccc0bf3
 class DTypeError(TypeError, NotImplementedError):
     "A tensor of the wrong dtype; torch raises `RuntimeError` or `NotImplementedError` here."
+
+# %% ../nbs/04_losses.ipynb #e31b14b5
 class ShapeError(ValueError, RuntimeError):
     "Tensors whose shapes don't fit together; torch raises `RuntimeError` here."
+
+# %% ../nbs/04_losses.ipynb #7d5fdd3f
 class OptionError(ValueError, RuntimeError):
     "An argument outside its range; torch raises `RuntimeError` here."
+
+# %% ../nbs/04_losses.ipynb #1f8a3ca6
 class TargetIndexError(ValueError, IndexError):
     "A target class outside [0, C); torch raises `IndexError` here."
 
-# %% ../nbs/04_losses.ipynb #f6cad5e4
+# %% ../nbs/04_losses.ipynb #45245f1d
 def _check(fn, input, target, weight=None, ignore_index=-100, label_smoothing=0.0):
     "Check a loss's arguments from their shapes and dtypes only; return the class dimension."
     for name, a in (('input', input), ('target', target), ('weight', weight)):
@@ -109,7 +115,7 @@ def _check(fn, input, target, weight=None, ignore_index=-100, label_smoothing=0.
     if input.ndim == 0:
         raise ShapeError(f"{fn}: Expected 1 or more dimensions (got 0): pass the model's output")
     cdim = int(input.ndim > 1)
-    if fn == 'cross_entropy' and target.shape == input.shape:         # class probabilities
+    if fn == 'cross_entropy' and target.shape == input.shape:  # probabilities
         _check_probs(fn, input, target, ignore_index)
     else: _check_classes(fn, input, target, cdim)
     _check_options(fn, input.shape[cdim], input.dtype, weight, label_smoothing)
