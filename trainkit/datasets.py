@@ -25,7 +25,7 @@ def _damaged(name, problem):
     "The error for a file that is damaged or not IDX: what is wrong, and the fix."
     return ValueError(f"{name} {problem}: get a fresh copy")
 
-# %% ../nbs/00_datasets.ipynb #7cf110e7
+# %% ../nbs/00_datasets.ipynb #de7e9f5d
 def idx_header(data:bytes, name:str='IDX data')->tuple:
     "The dtype, dims and header length of the IDX bytes `data`, checked against their length."
     if len(data) < 4 or data[:2] != b'\0\0' or data[2] not in IDX_DTYPES or data[3] == 0:
@@ -40,7 +40,7 @@ def idx_header(data:bytes, name:str='IDX data')->tuple:
         raise _damaged(name, f"is {what}: {got:,} bytes of data, its header says {want:,}")
     return dtype, dims, header
 
-# %% ../nbs/00_datasets.ipynb #3dc9e06a
+# %% ../nbs/00_datasets.ipynb #f4a92178
 def parse_idx(data:bytes, name:str='IDX data')->torch.Tensor:
     "Decode the bytes of an (uncompressed) IDX file into a tensor shaped and typed by its header."
     data = memoryview(data).cast('B')                     # any bytes-like object, without a copy
@@ -49,7 +49,7 @@ def parse_idx(data:bytes, name:str='IDX data')->torch.Tensor:
     if dtype.itemsize > 1 and sys.byteorder == 'little': x = x.view(-1, dtype.itemsize).flip(1)
     return x.contiguous().view(dtype).view(dims)
 
-# %% ../nbs/00_datasets.ipynb #887a92b8
+# %% ../nbs/00_datasets.ipynb #4050d545
 def read_idx(path)->torch.Tensor:
     "Read an IDX file, gzipped or not, into a tensor, checking its header and length."
     path = Path(path).expanduser()
@@ -60,7 +60,7 @@ def read_idx(path)->torch.Tensor:
             raise _damaged(path, 'is a damaged gzip file') from e
     return parse_idx(data, str(path))
 
-# %% ../nbs/00_datasets.ipynb #74687f71
+# %% ../nbs/00_datasets.ipynb #b8ae7c5d
 def write_idx(x:torch.Tensor, path)->Path:
     "Write `x` to `path` as an IDX file, gzipped if `path` ends in `.gz`."
     x, codes = torch.as_tensor(x).detach().cpu().contiguous(), {v: k for k, v in IDX_DTYPES.items()}
@@ -74,7 +74,7 @@ def write_idx(x:torch.Tensor, path)->Path:
     path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == '.gz' else data)
     return path
 
-# %% ../nbs/00_datasets.ipynb #99f51ba6
+# %% ../nbs/00_datasets.ipynb #933be038
 def _to_xy(images, labels, name='IDX files'):
     "IDX images (N, H, W) and labels (N,) as (N, H*W) float32 in [0, 1] and (N,) int64."
     swap = 'did you swap the image and label files?'
@@ -87,13 +87,13 @@ def _to_xy(images, labels, name='IDX files'):
     if images.dtype != torch.uint8: images = images.clamp(0, 255)
     return images.reshape(len(images), -1).to(torch.float32).div_(255), labels.to(torch.int64)
 
-# %% ../nbs/00_datasets.ipynb #933be038
+# %% ../nbs/00_datasets.ipynb #c14ea848
 @lru_cache(maxsize=None)
 def _read_asset(name):
     "A bundled IDX file (read once; callers get fresh tensors by converting it)."
     with as_file(files('trainkit').joinpath('assets', 'mnist', name)) as p: return read_idx(p)
 
-# %% ../nbs/00_datasets.ipynb #c14ea848
+# %% ../nbs/00_datasets.ipynb #44ca98ea
 def mnist_sample(shuffle:bool=True, # shuffle the label-sorted training digits
                  seed:int=42, # the seed of that shuffle
                 )->tuple:
@@ -107,11 +107,11 @@ def mnist_sample(shuffle:bool=True, # shuffle the label-sorted training digits
         x, y = x[perm], y[perm]
     return x, y, x_test, y_test
 
-# %% ../nbs/00_datasets.ipynb #5123c072
+# %% ../nbs/00_datasets.ipynb #d7adb775
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081      # pixel mean and std of MNIST's 60,000 training images
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530  # the same for Fashion-MNIST
 
-# %% ../nbs/00_datasets.ipynb #f567900a
+# %% ../nbs/00_datasets.ipynb #93cc4d25
 def normalize(x:torch.Tensor, # pixels scaled to [0, 1]
               mean:float=MNIST_MEAN, # the training set's pixel mean
               std:float=MNIST_STD, # the training set's pixel std
@@ -122,19 +122,19 @@ def normalize(x:torch.Tensor, # pixels scaled to [0, 1]
     if not std > 0: raise ValueError(f"std must be positive, got {std}: e.g. MNIST_STD")
     return (x - mean) / std
 
-# %% ../nbs/00_datasets.ipynb #ab046572
+# %% ../nbs/00_datasets.ipynb #e3889163
 IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
              't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')  # the files of an MNIST-style set
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
                    'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')  # Fashion-MNIST's label names
 
-# %% ../nbs/00_datasets.ipynb #af29e7a7
+# %% ../nbs/00_datasets.ipynb #0cd32287
 def data_dir(path=None)->Path:
     "Where trainkit keeps datasets: `path`, else `$TRAINKIT_DATA`, else `~/.cache/trainkit`."
     if path is None: path = os.environ.get('TRAINKIT_DATA') or Path.home() / '.cache' / 'trainkit'
     return Path(path).expanduser()
 
-# %% ../nbs/00_datasets.ipynb #ec10351d
+# %% ../nbs/00_datasets.ipynb #7ade796b
 def find_idx_files(folder)->dict|None:
     "The four `IDX_FILES` in `folder`, raw or `.gz`, also as Kaggle spells them; or None."
     found = {}
@@ -145,7 +145,7 @@ def find_idx_files(folder)->dict|None:
         found[stem] = hits[0]
     return found
 
-# %% ../nbs/00_datasets.ipynb #243f9220
+# %% ../nbs/00_datasets.ipynb #ed054747
 def _download(dataset, root:Path)->Path:
     "Download `dataset` (a torchvision class or its name) into `root/<name>/raw`: all or nothing."
     if isinstance(dataset, str):                           # torchvision is slow to import: only now
@@ -161,7 +161,7 @@ def _download(dataset, root:Path)->Path:
         for p in (Path(tmp) / name / 'raw').iterdir(): os.replace(p, final / p.name)
     return final
 
-# %% ../nbs/00_datasets.ipynb #0cd32287
+# %% ../nbs/00_datasets.ipynb #eb551a20
 def load_idx_dataset(dataset, # a torchvision class like MNIST, or its name
                      path=None, # data folder, as data_dir finds it
                      download:bool=True, # download if the files are missing
@@ -176,36 +176,37 @@ def load_idx_dataset(dataset, # a torchvision class like MNIST, or its name
     x, y, x_test, y_test = (read_idx(found[f]) for f in IDX_FILES)
     return *_to_xy(x, y, f'{name} training files'), *_to_xy(x_test, y_test, f'{name} test files')
 
-# %% ../nbs/00_datasets.ipynb #7ade796b
+# %% ../nbs/00_datasets.ipynb #3efb9f76
 def load_mnist(path=None, download:bool=True)->tuple:
     "The full MNIST digits (60,000 + 10,000), from a folder of IDX files or downloaded."
     return load_idx_dataset('MNIST', path, download)
 
+# %% ../nbs/00_datasets.ipynb #8b8e6754
 def load_fashion_mnist(path=None, download:bool=True)->tuple:
     "Fashion-MNIST (labels named by `FASHION_CLASSES`), from a folder of IDX files or downloaded."
     return load_idx_dataset('FashionMNIST', path, download)
 
-# %% ../nbs/00_datasets.ipynb #a60ed64d
+# %% ../nbs/00_datasets.ipynb #d7406781
 def _not_found(name, root):
     "The error for a dataset that is not in `root`, with the fix."
     why = '' if root.is_dir() else ' (not a folder)' if root.exists() else ' (no such folder)'
     return FileNotFoundError(f"{name} is not in {root}{why}: "
                              "pass path= the folder with its four IDX files, or download=True")
 
-# %% ../nbs/00_datasets.ipynb #ee110fc3
+# %% ../nbs/00_datasets.ipynb #5b622415
 def _remove_killed_downloads(root, name):
     "Remove the temporary folders of downloads of `name` into `root` that died over an hour ago."
     for old in root.glob(f'.{name}-download-*'):
         if time.time() - old.stat().st_mtime > 3600: shutil.rmtree(old, ignore_errors=True)
 
-# %% ../nbs/00_datasets.ipynb #5de1b885
+# %% ../nbs/00_datasets.ipynb #d2a238dd
 def _download_error(name, root, e):
     "The error for a failed download: torchvision's reason, and the way out."
     why = 'checksum mismatch' if 'corrupted' in str(e) else 'download failed'
     return RuntimeError(f"Could not download {name} ({why}); nothing was saved in {root}. "
                         "Offline? Pass path= a folder with its four IDX files")
 
-# %% ../nbs/00_datasets.ipynb #34c1134e
+# %% ../nbs/00_datasets.ipynb #e7a7d1a9
 def as_image_batch(images)->torch.Tensor:
     "`images` as a float (N, H, W) batch: from (N, 784), (N, 28, 28), (N, 1, 28, 28) or one image."
     x = torch.as_tensor(images).detach().cpu().float()
@@ -218,7 +219,7 @@ def as_image_batch(images)->torch.Tensor:
                          "pass (N, 784), (N, 28, 28) or (N, 1, 28, 28)")
     return x
 
-# %% ../nbs/00_datasets.ipynb #027c1c32
+# %% ../nbs/00_datasets.ipynb #377d2483
 def tile_images(x:torch.Tensor, ncols:int=8, pad:int=2, top:int=0)->torch.Tensor:
     "Tile the images `x` (N, H, W) into one 2-D tensor, `ncols` per row, NaN between them."
     if not isinstance(ncols, int) or ncols < 1:
@@ -232,7 +233,7 @@ def tile_images(x:torch.Tensor, ncols:int=8, pad:int=2, top:int=0)->torch.Tensor
     grid[:rows * ch, :cols * cw] = body
     return grid
 
-# %% ../nbs/00_datasets.ipynb #e7a7d1a9
+# %% ../nbs/00_datasets.ipynb #7fc6d625
 def _imshow_grid(grid, figsize=None, cmap='gray'):
     "Draw a `tile_images` grid on a new figure, 32 pixels an inch, blanks white; return its axes."
     pixels = grid[~grid.isnan()]
@@ -243,7 +244,7 @@ def _imshow_grid(grid, figsize=None, cmap='gray'):
     ax.set_axis_off(); fig.subplots_adjust(0, 0, 1, 1)
     return ax
 
-# %% ../nbs/00_datasets.ipynb #9aeeea67
+# %% ../nbs/00_datasets.ipynb #45757fa8
 def _as_labels(labels, n, classes=None)->list:
     "`labels` as `n` strings, through `classes` if given."
     labels = labels.tolist() if isinstance(labels, torch.Tensor) else list(labels)
@@ -257,7 +258,7 @@ def _write_labels(ax, labels, cols, H, W, pad, top):
         ax.text(c * (W + pad) + pad + W / 2, r * (top + H + pad) + pad + top - 1, label,
                 ha='center', va='bottom')
 
-# %% ../nbs/00_datasets.ipynb #713f7b2d
+# %% ../nbs/00_datasets.ipynb #5df8f13d
 def show_images(images, # (N, 784), (N, 28, 28) or (N, 1, 28, 28)
                 labels=None, # one label per image
                 ncols:int=8, # images per row

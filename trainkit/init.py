@@ -14,7 +14,7 @@ import torch
 LINEAR_FNS = ('linear', 'conv1d', 'conv2d', 'conv3d',
               'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d')  # gain 1, like 'sigmoid'
 
-# %% ../nbs/02_init.ipynb #a28aba0f
+# %% ../nbs/02_init.ipynb #482c9954
 def calculate_gain(nonlinearity:str, param:float|None=None)->float:
     "The recommended gain for `nonlinearity`, like `torch.nn.init.calculate_gain`."
     if nonlinearity in LINEAR_FNS or nonlinearity == 'sigmoid': return 1
@@ -29,7 +29,7 @@ def calculate_gain(nonlinearity:str, param:float|None=None)->float:
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}: "
                      "try 'relu', 'leaky_relu', 'tanh' or 'linear'")
 
-# %% ../nbs/02_init.ipynb #599ebaf4
+# %% ../nbs/02_init.ipynb #953700d1
 def calculate_fan_in_and_fan_out(tensor:torch.Tensor)->tuple:
     "Fan-in and fan-out of a weight: dims 1 and 0, times the receptive field (dims 2 and up)."
     _check_tensor(tensor)
@@ -39,14 +39,14 @@ def calculate_fan_in_and_fan_out(tensor:torch.Tensor)->tuple:
     receptive_field = math.prod(tensor.shape[2:])
     return tensor.size(1) * receptive_field, tensor.size(0) * receptive_field
 
-# %% ../nbs/02_init.ipynb #961bb97e
+# %% ../nbs/02_init.ipynb #886468a0
 def _check_tensor(tensor):
     "Raise a TypeError unless `tensor` is a torch.Tensor."
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"expected a Tensor to fill, got {type(tensor).__name__}: "
                         "create one, e.g. torch.empty(50, 784)")
 
-# %% ../nbs/02_init.ipynb #64fee136
+# %% ../nbs/02_init.ipynb #8a3ebbbf
 def _kaiming_std(tensor, a, mode, nonlinearity):
     "gain / sqrt(fan), where `mode` picks the fan."
     mode = mode.lower()
@@ -55,7 +55,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == 'fan_in' else fan_out)
 
-# %% ../nbs/02_init.ipynb #44044b92
+# %% ../nbs/02_init.ipynb #5416b169
 def _skip_empty(tensor):
     "True, with torch's warning, if `tensor` has no elements to fill."
     _check_tensor(tensor)
@@ -63,7 +63,7 @@ def _skip_empty(tensor):
     if empty: warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
     return empty
 
-# %% ../nbs/02_init.ipynb #f54f5527
+# %% ../nbs/02_init.ipynb #63a00dc2
 def kaiming_normal_(tensor:torch.Tensor, a:float=0, # the negative slope of a leaky ReLU
                     mode='fan_in', nonlinearity='leaky_relu', generator:torch.Generator=None,
                    )->torch.Tensor:
@@ -72,7 +72,7 @@ def kaiming_normal_(tensor:torch.Tensor, a:float=0, # the negative slope of a le
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     with torch.no_grad(): return tensor.normal_(0, std, generator=generator)
 
-# %% ../nbs/02_init.ipynb #c3cc4324
+# %% ../nbs/02_init.ipynb #c6b5cc11
 def kaiming_uniform_(tensor:torch.Tensor, a:float=0, # the negative slope of a leaky ReLU
                      mode='fan_in', nonlinearity='leaky_relu', generator:torch.Generator=None,
                     )->torch.Tensor:
@@ -81,7 +81,7 @@ def kaiming_uniform_(tensor:torch.Tensor, a:float=0, # the negative slope of a l
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     with torch.no_grad(): return tensor.uniform_(-bound, bound, generator=generator)
 
-# %% ../nbs/02_init.ipynb #ba9886fd
+# %% ../nbs/02_init.ipynb #15fd884f
 def xavier_normal_(tensor:torch.Tensor, gain:float=1.0,
                    generator:torch.Generator=None)->torch.Tensor:
     "Fill `tensor` with normal numbers of Xavier's std, like `torch.nn.init.xavier_normal_`."
@@ -89,7 +89,7 @@ def xavier_normal_(tensor:torch.Tensor, gain:float=1.0,
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     with torch.no_grad(): return tensor.normal_(0.0, std, generator=generator)
 
-# %% ../nbs/02_init.ipynb #404a4021
+# %% ../nbs/02_init.ipynb #2efc78e2
 def xavier_uniform_(tensor:torch.Tensor, gain:float=1.0,
                     generator:torch.Generator=None)->torch.Tensor:
     "Fill `tensor` with uniform numbers of Xavier's std, like `torch.nn.init.xavier_uniform_`."
