@@ -121,7 +121,7 @@ def _one_cycle_phases(T, pct_start, three_phase):
     return [up, (2 * peak, 'max_lr', 'initial_lr', 'base_momentum', 'max_momentum'),
             (T - 1, 'initial_lr', 'min_lr', 'max_momentum', 'max_momentum')]
 
-# %% ../nbs/12_schedule.ipynb #c033
+# %% ../nbs/12_schedule.ipynb #c034
 def _check_one_cycle(optimizer, total_steps, epochs, steps_per_epoch, pct_start, anneal, cycle):
     "OneCycleLR's number of steps, or torch's error (with a hint) for a setting it can't use."
     if not 0 <= pct_start <= 1:
@@ -145,7 +145,7 @@ def _per_group(name, value, groups):
     raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
                      f"{len(value)} values, param_groups has {len(groups)}: one per group")
 
-# %% ../nbs/12_schedule.ipynb #c035
+# %% ../nbs/12_schedule.ipynb #c036
 @patch
 def get_lr(self:OneCycleLR):
     "The lrs at step `last_epoch`, interpolated within its phase; sets momentum (or beta1) too."
@@ -162,14 +162,14 @@ def get_lr(self:OneCycleLR):
         else: group['momentum'] = m
     return [self._anneal(group[lr0], group[lr1], pct) for group in self.optimizer.param_groups]
 
-# %% ../nbs/12_schedule.ipynb #c036
+# %% ../nbs/12_schedule.ipynb #c037
 @patch
 def _anneal(self:OneCycleLR, start, end, pct):
     "From `start` (pct=0) to `end` (pct=1): along half a cosine, or a straight line."
     if self.anneal_strategy == 'cos': return end + (start - end) * (1 + math.cos(math.pi * pct)) / 2
     return start + (end - start) * pct
 
-# %% ../nbs/12_schedule.ipynb #c046
+# %% ../nbs/12_schedule.ipynb #c047
 @patch
 def state_dict(self:LambdaLR):
     "Attributes but the optimizer; functions saved as None, callable objects as their attributes."
@@ -183,7 +183,7 @@ def load_state_dict(self:LambdaLR, state_dict:dict): # from `state_dict()`, ours
     for f, attrs in zip(self.lr_lambdas, state_dict['lr_lambdas']):
         if attrs is not None: vars(f).update(attrs)
 
-# %% ../nbs/12_schedule.ipynb #c059
+# %% ../nbs/12_schedule.ipynb #c060
 def _snapshot(model, optimizer, dataloader):
     "Copy all that `lr_find` changes; return a function that puts it back, bit for bit."
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -196,7 +196,7 @@ def _snapshot(model, optimizer, dataloader):
         for m, mode in zip(model.modules(), modes): m.training = mode
     return restore
 
-# %% ../nbs/12_schedule.ipynb #c061
+# %% ../nbs/12_schedule.ipynb #c062
 def _batches(dataloader):
     "Batches of `dataloader`, epoch after epoch, for as long as they are asked for."
     while True:
@@ -205,15 +205,16 @@ def _batches(dataloader):
         if n == 0: raise ValueError("lr_find: the dataloader yielded no batches: is it empty?")
 
 def _ramp(model, batches, loss_fn, optimizer, lrs):
-    "Train on one batch at each lr in `lrs`; yield (lr, loss)."
-    model.train()
+    "Train on one batch at each lr in `lrs` (on the model's device); yield (lr, loss)."
+    model.train(); device = next(model.parameters()).device
     for lr, (xb, yb) in zip(lrs, batches):
+        xb, yb = xb.to(device), yb.to(device)
         for group in optimizer.param_groups: group['lr'] = lr
         loss = loss_fn(model(xb), yb)
         optimizer.zero_grad(); loss.backward(); optimizer.step()
         yield lr, loss.item()
 
-# %% ../nbs/12_schedule.ipynb #c062
+# %% ../nbs/12_schedule.ipynb #c063
 def lr_find(model, # a torch or trainkit module
             dataloader, # training batches (xb, yb)
             loss_fn, # loss_fn(model(xb), yb): mean loss
@@ -237,7 +238,7 @@ def lr_find(model, # a torch or trainkit module
     finally: batches.close(); restore()
     return LRFindResult(lrs, losses, valley(_losses_or_fail(losses), num_it // 10), stop)
 
-# %% ../nbs/12_schedule.ipynb #c064
+# %% ../nbs/12_schedule.ipynb #c065
 def _check_lr_find(start_lr, end_lr, num_it, beta):
     "Raise a clear error for settings `lr_find` can't use."
     if not 0 < start_lr < end_lr: raise ValueError(
@@ -252,7 +253,7 @@ def _losses_or_fail(losses):
     raise FloatingPointError("lr_find: the loss was nan or inf from the first batch: check the "
                              "inputs (torch.isfinite(xb).all()) and the model, or lower start_lr")
 
-# %% ../nbs/12_schedule.ipynb #c066
+# %% ../nbs/12_schedule.ipynb #c067
 def valley(losses:list, # smoothed losses of a range test
            skip_start:int=0, skip_end:int=5, # points to ignore at either end
            start_frac:float=0.25): # how far down the valley begins
@@ -269,7 +270,7 @@ def valley(losses:list, # smoothed losses of a range test
     last = max(best, key=lambda i: best[i][0])
     return best[last][1], last
 
-# %% ../nbs/12_schedule.ipynb #c069
+# %% ../nbs/12_schedule.ipynb #c070
 @dataclass
 class LRFindResult:
     "What `lr_find` measured: `lrs`, smoothed `losses`, the `valley` (first, last index), `stop`."
@@ -281,9 +282,9 @@ class LRFindResult:
     def suggestion(self): return self.lrs[sum(self.valley) // 2]    # halfway along the valley
     def __repr__(self): return f"LRFindResult(suggestion={self.suggestion:.3g}, {self.stop})"
 
-# %% ../nbs/12_schedule.ipynb #c070
+# %% ../nbs/12_schedule.ipynb #c071
 @patch
-def plot(self:LRFindResult, ax:'matplotlib.axes.Axes'=None): # where to draw (default: a new figure)
+def plot(self:LRFindResult, ax=None): # matplotlib Axes to draw on (default: new)
     "Loss against lr (log scale), the valley shaded, the suggestion marked; returns the figure."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 3.5)) if ax is None else (ax.figure, ax)
