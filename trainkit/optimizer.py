@@ -49,8 +49,7 @@ def _param_list(params):
                                     "once, so call model.parameters() again")
     return params
 
-# %% ../nbs/07_optimizer.ipynb #742f350e
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #b299a53b
 def _check_group(group):
     "A parameter group is a dict with an ordered collection of tensors under 'params'."
     if not isinstance(group, dict): raise TypeError("param_group must be a dict, but got "
@@ -60,8 +59,7 @@ def _check_group(group):
     if isinstance(group['params'], set): raise TypeError("optimizer parameters need to be in an "
         "ordered collection, not a set (its order changes between runs): use a list")
 
-# %% ../nbs/07_optimizer.ipynb #e5337a69
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #bd7d24f1
 def _check_tensors(ps):
     "`ps`, if all of it are tensors that get a `.grad`, all named or none."
     for p in ps:
@@ -73,8 +71,7 @@ def _check_tensors(ps):
             "(its .grad stays None): optimize the tensor it is computed from")
     return ps
 
-# %% ../nbs/07_optimizer.ipynb #08a28c9d
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #f264a282
 def _check_new_group(opt, group):
     "A tensor twice in `group` warns (as in torch); in two groups, or mixed naming, it fails."
     ids = {id(p) for p in group['params']}
@@ -87,8 +84,7 @@ def _check_new_group(opt, group):
             "than one parameter group: give each tensor to one group")
     _check_implemented(opt, group)
 
-# %% ../nbs/07_optimizer.ipynb #3c25962b
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #83decc7f
 _DEFAULT_ONLY = {'foreach': (None, False), 'fused': (None, False),   # torch's switches and the
                  'differentiable': (False,), 'capturable': (False,)}   # values trainkit implements
 
@@ -124,12 +120,13 @@ def step(self:Optimizer,
         for group in self.param_groups: self.step_group(group)
     return loss
 
+# %% ../nbs/07_optimizer.ipynb #723ba750
 @patch
 def step_group(self:Optimizer, group:dict):
     "The update rule for the tensors of one parameter group: each optimizer defines its own."
     raise NotImplementedError(f"{type(self).__name__} must define step_group(group): its update")
 
-# %% ../nbs/07_optimizer.ipynb #708426e2
+# %% ../nbs/07_optimizer.ipynb #7ada02e4
 class SGD(Optimizer):
     "Stochastic gradient descent with momentum and weight decay, as `torch.optim.SGD`."
     def __init__(self, params, # tensors, `(name, tensor)` pairs or group dicts
@@ -145,8 +142,7 @@ class SGD(Optimizer):
                          weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                          foreach=foreach, differentiable=differentiable, fused=fused))
 
-# %% ../nbs/07_optimizer.ipynb #b61982b8
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #bd897ec2
 _INVALID = {'lr': ('learning rate', 'use lr >= 0, e.g. 1e-3 (maximize=True climbs)'),
             'momentum': ('momentum value', 'use momentum >= 0, e.g. 0.9'),
             'weight_decay': ('weight_decay value', 'use weight_decay >= 0, e.g. 1e-2'),
@@ -163,7 +159,7 @@ def _check_sgd(lr, momentum, dampening, weight_decay, nesterov):
     if nesterov and (momentum <= 0 or dampening != 0): raise ValueError("Nesterov momentum "
         "requires a momentum and zero dampening: set momentum > 0")
 
-# %% ../nbs/07_optimizer.ipynb #36b312c8
+# %% ../nbs/07_optimizer.ipynb #f6a8a296
 @patch
 def step_group(self:SGD, group:dict):
     "One SGD step (the box above) for each tensor of `group` that has a gradient."
@@ -180,7 +176,7 @@ def step_group(self:SGD, group:dict):
             g = g.add(buf, alpha=momentum) if nesterov else buf
         p.add_(g, alpha=-lr)
 
-# %% ../nbs/07_optimizer.ipynb #84e273a2
+# %% ../nbs/07_optimizer.ipynb #823bee01
 class Adam(Optimizer):
     "Adam: per-weight step sizes from running averages of the gradient, as `torch.optim.Adam`."
     def __init__(self, params, # tensors, `(name, tensor)` pairs or group dicts
@@ -197,8 +193,7 @@ class Adam(Optimizer):
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
             foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused))
 
-# %% ../nbs/07_optimizer.ipynb #6f9bab50
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #425fc769
 def _check_adam(lr, betas, eps, weight_decay):
     "torch's checks of Adam's hyper-parameters, each with a hint."
     _check_non_negative(lr=lr, eps=eps, weight_decay=weight_decay)
@@ -206,7 +201,7 @@ def _check_adam(lr, betas, eps, weight_decay):
         if not 0 <= beta < 1: raise ValueError(f"Invalid beta parameter at index {i}: {beta}: "
                                                "use 0 <= beta < 1, e.g. (0.9, 0.999)")
 
-# %% ../nbs/07_optimizer.ipynb #4a63b42a
+# %% ../nbs/07_optimizer.ipynb #6e72ceca
 def _adam_state(p, amsgrad):
     "Adam's state before the first step of `p`: a step count and zero averages."
     names = ['exp_avg', 'exp_avg_sq'] + (['max_exp_avg_sq'] if amsgrad else [])
@@ -214,7 +209,7 @@ def _adam_state(p, amsgrad):
 
 def _real(t): return torch.view_as_real(t) if t.is_complex() else t
 
-# %% ../nbs/07_optimizer.ipynb #79f8bdc2
+# %% ../nbs/07_optimizer.ipynb #27c4fd7c
 @patch
 def step_group(self:Adam, group:dict):
     "One Adam step (the box above) for each tensor of `group` that has a gradient."
@@ -231,7 +226,7 @@ def step_group(self:Adam, group:dict):
         if group['amsgrad']: u = _real(s['max_exp_avg_sq']); v = torch.maximum(u, v, out=u)
         p.addcdiv_(m, v.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps), value=-lr / (1 - beta1**t))
 
-# %% ../nbs/07_optimizer.ipynb #7f3a6f89
+# %% ../nbs/07_optimizer.ipynb #ed93d72e
 class AdamW(Adam):
     "Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`."
     def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8,
@@ -245,7 +240,7 @@ class AdamW(Adam):
         super().load_state_dict(state_dict)
         for group in self.param_groups: group['decoupled_weight_decay'] = True
 
-# %% ../nbs/07_optimizer.ipynb #78e51dbc
+# %% ../nbs/07_optimizer.ipynb #c4f165d6
 @patch
 def state_dict(self:Optimizer):
     "Hyper-parameters and state, each parameter replaced by its index: `torch.optim`'s format."
@@ -258,7 +253,7 @@ def state_dict(self:Optimizer):
     for hook in self._optimizer_state_dict_post_hooks.values(): sd = hook(self, sd) or sd
     return sd
 
-# %% ../nbs/07_optimizer.ipynb #79e0d876
+# %% ../nbs/07_optimizer.ipynb #c2032ac7
 @patch
 def load_state_dict(self:Optimizer,
                     state_dict:dict): # from `state_dict()`, trainkit's or torch's
@@ -272,15 +267,14 @@ def load_state_dict(self:Optimizer,
     self.param_groups = [{**g, **s, 'params': g['params']} for g, s in zip(groups, saved)]
     for hook in self._optimizer_load_state_dict_post_hooks.values(): hook(self)
 
-# %% ../nbs/07_optimizer.ipynb #dd69859a
+# %% ../nbs/07_optimizer.ipynb #89f52a3c
 def _copy_to(p, key, v):
     "A copy of state value `v` on `p`'s device, in `p`'s floating dtype (but not the step count)."
     if not isinstance(v, torch.Tensor): return torch.tensor(float(v)) if key == 'step' else v
     if key == 'step' or not p.is_floating_point(): return v.to(p.device, copy=True)
     return v.to(p.device, p.dtype, copy=True)
 
-# %% ../nbs/07_optimizer.ipynb #923e5b9d
-#| code-fold: true
+# %% ../nbs/07_optimizer.ipynb #89dfd6db
 def _check_fits(opt, saved):
     "`saved` parameter groups, if as many as `opt`'s, of the same sizes, using what trainkit has."
     if len(saved) != len(opt.param_groups): raise ValueError("loaded state dict has a different "
