@@ -76,7 +76,8 @@ def _check_new_group(opt, group):
     "A tensor twice in `group` warns (as in torch); in two groups, or mixed naming, it fails."
     ids = {id(p) for p in group['params']}
     if len(ids) < len(group['params']): warnings.warn("optimizer contains a parameter group with "
-        "duplicate parameters, stepped twice: use list(dict.fromkeys(params))", stacklevel=3)
+        "duplicate parameters (each step moves them twice): use list(dict.fromkeys(params))",
+        stacklevel=3)
     for g in opt.param_groups:
         if ('param_names' in g) != ('param_names' in group): raise ValueError("all optimizer param "
             "groups should be with/without names: use named_parameters() for all groups or none")
@@ -124,7 +125,8 @@ def step(self:Optimizer,
 @patch
 def step_group(self:Optimizer, group:dict):
     "The update rule for the tensors of one parameter group: each optimizer defines its own."
-    raise NotImplementedError(f"{type(self).__name__} must define step_group(group): its update")
+    raise NotImplementedError(f"{type(self).__name__} must define step_group(group), the update "
+                              "rule for one parameter group")
 
 # %% ../nbs/07_optimizer.ipynb #7ada02e4
 class SGD(Optimizer):
@@ -278,12 +280,13 @@ def _copy_to(p, key, v):
 def _check_fits(opt, saved):
     "`saved` parameter groups, if as many as `opt`'s, of the same sizes, using what trainkit has."
     if len(saved) != len(opt.param_groups): raise ValueError("loaded state dict has a different "
-        f"number of parameter groups ({len(saved)}, not {len(opt.param_groups)}): build the "
+        f"number of parameter groups ({len(saved)} saved, {len(opt.param_groups)} here): build the "
         "optimizer with the groups it was saved with")
     for i, (g, s) in enumerate(zip(opt.param_groups, saved)):
         if len(g['params']) != len(s['params']): raise ValueError("loaded state dict contains a "
             f"parameter group that doesn't match the size of optimizer's group (group {i}: "
-            f"{len(s['params'])}, not {len(g['params'])}): build the optimizer from the same model")
+            f"{len(s['params'])} saved, {len(g['params'])} here): build the optimizer from the "
+            "same model")
         _check_implemented(opt, s)
 
     return saved
