@@ -80,7 +80,7 @@ def _check(module, name, kind, registry, value=None, cls=object, need='', fix=''
     if not (value is None or isinstance(value, cls)): raise TypeError(f"cannot assign "
         f"'{torch.typename(value)}' object to {kind} '{name}' ({need} or None required){fix}")
 
-# %% ../nbs/05_module.ipynb #d5142880
+# %% ../nbs/05_module.ipynb #a1d3fbc9
 @patch
 def register_parameter(self:Module, name:str, param:Parameter|None):
     "Register `param` as `name`; `None` keeps an empty slot, as in `Linear(bias=False)`."
@@ -96,7 +96,7 @@ def register_buffer(self:Module, name:str, tensor:Tensor|None, persistent:bool=T
     self._non_persistent_buffers_set.discard(name)
     if not persistent: self._non_persistent_buffers_set.add(name)
 
-# %% ../nbs/05_module.ipynb #2dfd3384
+# %% ../nbs/05_module.ipynb #616c75fa
 @patch
 def add_module(self:Module, name:str, module:nn.Module|None):
     "Register `module` as child `name`, which need not be an identifier: containers use '0', '1'..."
@@ -105,7 +105,7 @@ def add_module(self:Module, name:str, module:nn.Module|None):
     _check(self, name, 'module', '_modules')
     self._modules[name] = module
 
-# %% ../nbs/05_module.ipynb #ef86fa53
+# %% ../nbs/05_module.ipynb #c6d08118
 def _join(prefix, name): return f'{prefix}.{name}' if prefix else name
 
 def _named_members(module, registry, prefix, recurse, remove_duplicate):   # torch's, for any dict
@@ -118,7 +118,7 @@ def _named_members(module, registry, prefix, recurse, remove_duplicate):   # tor
             if remove_duplicate: memo.add(v)
             yield _join(mod_prefix, k), v
 
-# %% ../nbs/05_module.ipynb #887a212a
+# %% ../nbs/05_module.ipynb #8a27c0d3
 @patch
 def named_modules(self:Module, memo:set|None=None, prefix:str='', remove_duplicate:bool=True):
     "Yield `(dotted name, module)` for this module and every descendant, parents first."
@@ -134,7 +134,7 @@ def named_children(self:Module):
     "Yield `(name, module)` for each direct child, each module once."
     yield from _named_members(self, '_modules', '', False, True)
 
-# %% ../nbs/05_module.ipynb #17058e08
+# %% ../nbs/05_module.ipynb #d01b4f03
 @patch
 def parameters(self:Module, recurse:bool=True):
     "Yield every parameter once: what an optimizer needs."
@@ -149,7 +149,7 @@ def zero_grad(self:Module, set_to_none:bool=True):
         elif p.grad.grad_fn is not None: p.grad.detach_().zero_()
         else: p.grad.requires_grad_(False).zero_()
 
-# %% ../nbs/05_module.ipynb #74f45c6c
+# %% ../nbs/05_module.ipynb #d7fb9b1b
 @patch
 def named_parameters(self:Module, prefix:str='', recurse:bool=True, remove_duplicate:bool=True):
     "Yield `(name, parameter)` under torch's dotted names, in torch's order."
@@ -160,7 +160,7 @@ def named_buffers(self:Module, prefix:str='', recurse:bool=True, remove_duplicat
     "Yield `(name, buffer)` under torch's dotted names."
     yield from _named_members(self, '_buffers', prefix, recurse, remove_duplicate)
 
-# %% ../nbs/05_module.ipynb #ea2c4541
+# %% ../nbs/05_module.ipynb #748d8974
 class Linear(Module):
     "Affine layer `y = x @ weight.T + bias`, like `torch.nn.Linear`: same shapes, names and init."
     def __init__(self, in_features:int, out_features:int, bias:bool=True, device=None, dtype=None):
@@ -177,7 +177,7 @@ class Linear(Module):
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
         if self.bias is not None: self.bias.detach().uniform_(-bound, bound)
 
-# %% ../nbs/05_module.ipynb #de94faaf
+# %% ../nbs/05_module.ipynb #d6f8ea51
 @patch
 def forward(self:Linear, input:Tensor):
     "Return `input @ weight.T + bias`, shape (..., out_features)."
@@ -194,18 +194,19 @@ def extra_repr(self:Linear):
     return (f'in_features={self.in_features}, out_features={self.out_features}, '
             f'bias={self.bias is not None}')
 
-# %% ../nbs/05_module.ipynb #c5175564
+# %% ../nbs/05_module.ipynb #1ceb6875
 def _input_error(layer, input, e):   # clearer than torch's error `e`, or `e` if the width is right
     if not isinstance(input, Tensor): return TypeError(
         f"{layer!r} expects a torch.Tensor, got {type(input).__name__}: use torch.as_tensor(x)")
     n, got = layer.in_features, input.shape[-1] if input.ndim else 'a scalar'
     if got == n: return e
     if input.ndim > 2 and math.prod(input.shape[1:]) == n: hint = f"flatten it to (N, {n}) first"
-    else: hint = f"use Linear({got}, {layer.out_features}), or fix the previous layer's output size"
+    elif input.ndim: hint = f"use Linear({got}, {layer.out_features}), or fix the layer before it"
+    else: hint = f"pass a batch of shape (N, {n})"
     return ShapeError(f"{layer!r} got input of shape {tuple(input.shape)}: "
                       f"expected last dimension {n}, got {got}: {hint}")
 
-# %% ../nbs/05_module.ipynb #76deb8f0
+# %% ../nbs/05_module.ipynb #6741ea41
 class ReLU(Module):
     "Rectified linear unit `max(input, 0)`, like `torch.nn.ReLU`."
     def __init__(self, inplace:bool=False): super().__init__(); self.inplace = inplace
@@ -219,11 +220,11 @@ class Flatten(Module):
     def forward(self, input): return input.flatten(self.start_dim, self.end_dim)
     def extra_repr(self): return f'start_dim={self.start_dim}, end_dim={self.end_dim}'
 
-# %% ../nbs/05_module.ipynb #9786e101
+# %% ../nbs/05_module.ipynb #fef50caa
 from .losses import log_softmax, nll_loss, cross_entropy
 _all_ = ['log_softmax', 'nll_loss', 'cross_entropy']
 
-# %% ../nbs/05_module.ipynb #c2f8bc4d
+# %% ../nbs/05_module.ipynb #01b50d40
 @patch
 def train(self:Module, mode:bool=True):
     "Set `training` to `mode` on this module and every descendant; return self."
@@ -233,7 +234,7 @@ def train(self:Module, mode:bool=True):
     for m in self.children(): m.train(mode)
     return self
 
-# %% ../nbs/05_module.ipynb #e26707d8
+# %% ../nbs/05_module.ipynb #c63cf143
 @patch
 def state_dict(self:Module, destination=None, prefix:str='', keep_vars:bool=False):
     "An `OrderedDict` of every parameter and persistent buffer under torch's dotted keys."
@@ -248,7 +249,7 @@ def state_dict(self:Module, destination=None, prefix:str='', keep_vars:bool=Fals
     for hook in self._state_dict_hooks.values(): hook(self, destination, prefix, meta)
     return destination
 
-# %% ../nbs/05_module.ipynb #aacbaf8b
+# %% ../nbs/05_module.ipynb #88ed5879
 def _load(m, sd, prefix, metadata, assign, found):   # `m`'s own entries, then its children's
     meta = {**metadata.get(prefix[:-1], {}), 'assign_to_params_buffers': assign}
     m._load_from_state_dict(sd, prefix, meta, True, *found)
@@ -256,7 +257,7 @@ def _load(m, sd, prefix, metadata, assign, found):   # `m`'s own entries, then i
         _load(c, {k: v for k, v in sd.items() if k.startswith(p)}, p, metadata, assign, found)
     for hook in m._load_state_dict_post_hooks.values(): hook(m, _IncompatibleKeys(*found[:2]))
 
-# %% ../nbs/05_module.ipynb #977612a8
+# %% ../nbs/05_module.ipynb #07856393
 @patch
 def load_state_dict(self:Module, state_dict:Mapping, strict:bool=True, assign:bool=False):
     "Load `state_dict` into this module and its descendants; return missing and unexpected keys."
@@ -271,7 +272,7 @@ def load_state_dict(self:Module, state_dict:Mapping, strict:bool=True, assign:bo
     raise RuntimeError(f'Error(s) in loading state_dict for {type(self).__name__}:\n\t'
                        + '\n\t'.join(keys + errors + [f'Fix: {fix}.']))
 
-# %% ../nbs/05_module.ipynb #b55454d0
+# %% ../nbs/05_module.ipynb #7d0b169c
 @patch
 def _apply(self:Module, fn, recurse:bool=True):
     "Replace each parameter's and buffer's tensor `t` by `fn(t)`, in place; return self."
@@ -286,7 +287,7 @@ def _apply(self:Module, fn, recurse:bool=True):
         for k, b in self._buffers.items(): self._buffers[k] = None if b is None else fn(b)
     return self
 
-# %% ../nbs/05_module.ipynb #d16f40e3
+# %% ../nbs/05_module.ipynb #1e3687a8
 def _addindent(s, n): return s.replace('\n', '\n' + ' ' * n)   # indent all lines but the first
 
 @patch
