@@ -20,7 +20,7 @@ from .init import kaiming_uniform_
 
 _Buffer = getattr(nn, 'Buffer', ())   # torch.nn.Buffer, new in torch 2.5 (before, nothing is one)
 
-# %% ../nbs/05_module.ipynb #65116824
+# %% ../nbs/05_module.ipynb #d7151b4d
 class ShapeError(ValueError, RuntimeError):
     "A tensor of the wrong shape: `except ValueError` and torch's `except RuntimeError` catch it."
 
@@ -37,7 +37,7 @@ def _forget(module, name, keep=''):   # a name lives in one place only: `keep` i
         if d is not vars(module).get(keep): d.pop(name, None)
     module._non_persistent_buffers_set.discard(name)
 
-# %% ../nbs/05_module.ipynb #a0287d9f
+# %% ../nbs/05_module.ipynb #96d3f77f
 class Module(nn.Module):
     "Base class for layers and models: assigning a parameter, buffer or module registers it."
     def __getattr__(self, name:str):
@@ -46,7 +46,7 @@ class Module(nn.Module):
             if name in self.__dict__.get(k, ()): return self.__dict__[k][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-# %% ../nbs/05_module.ipynb #26070450
+# %% ../nbs/05_module.ipynb #928eacb4
 @patch
 def __setattr__(self:Module, name:str, value):
     "File parameters, buffers and modules in their dicts as they are assigned; store the rest."
@@ -61,14 +61,14 @@ def __setattr__(self:Module, name:str, value):
         self.register_buffer(name, value, getattr(value, 'persistent', keep))
     else: object.__setattr__(self, name, value)
 
-# %% ../nbs/05_module.ipynb #eefaf4d0
+# %% ../nbs/05_module.ipynb #942216eb
 @patch
 def __delattr__(self:Module, name:str):
     "Delete a registered parameter, buffer or module, or else a plain attribute."
     if name in {**self._parameters, **self._buffers, **self._modules}: _forget(self, name)
     else: object.__delattr__(self, name)
 
-# %% ../nbs/05_module.ipynb #91ebf00d
+# %% ../nbs/05_module.ipynb #40382f43
 def _check(module, name, kind, registry, value=None, cls=object, need='', fix=''):   # as torch
     if registry not in module.__dict__: raise _init_error(name)
     if not isinstance(name, str):
@@ -80,7 +80,7 @@ def _check(module, name, kind, registry, value=None, cls=object, need='', fix=''
     if not (value is None or isinstance(value, cls)): raise TypeError(f"cannot assign "
         f"'{torch.typename(value)}' object to {kind} '{name}' ({need} or None required){fix}")
 
-# %% ../nbs/05_module.ipynb #a1d3fbc9
+# %% ../nbs/05_module.ipynb #9a03dc8f
 @patch
 def register_parameter(self:Module, name:str, param:Parameter|None):
     "Register `param` as `name`; `None` keeps an empty slot, as in `Linear(bias=False)`."
@@ -96,7 +96,7 @@ def register_buffer(self:Module, name:str, tensor:Tensor|None, persistent:bool=T
     self._non_persistent_buffers_set.discard(name)
     if not persistent: self._non_persistent_buffers_set.add(name)
 
-# %% ../nbs/05_module.ipynb #616c75fa
+# %% ../nbs/05_module.ipynb #46bc18ff
 @patch
 def add_module(self:Module, name:str, module:nn.Module|None):
     "Register `module` as child `name`, which need not be an identifier: containers use '0', '1'..."
@@ -105,7 +105,7 @@ def add_module(self:Module, name:str, module:nn.Module|None):
     _check(self, name, 'module', '_modules')
     self._modules[name] = module
 
-# %% ../nbs/05_module.ipynb #c6d08118
+# %% ../nbs/05_module.ipynb #eaa3e895
 def _join(prefix, name): return f'{prefix}.{name}' if prefix else name
 
 def _named_members(module, registry, prefix, recurse, remove_duplicate):   # torch's, for any dict
@@ -118,7 +118,7 @@ def _named_members(module, registry, prefix, recurse, remove_duplicate):   # tor
             if remove_duplicate: memo.add(v)
             yield _join(mod_prefix, k), v
 
-# %% ../nbs/05_module.ipynb #8a27c0d3
+# %% ../nbs/05_module.ipynb #b19c1fcc
 @patch
 def named_modules(self:Module, memo:set|None=None, prefix:str='', remove_duplicate:bool=True):
     "Yield `(dotted name, module)` for this module and every descendant, parents first."
@@ -134,7 +134,7 @@ def named_children(self:Module):
     "Yield `(name, module)` for each direct child, each module once."
     yield from _named_members(self, '_modules', '', False, True)
 
-# %% ../nbs/05_module.ipynb #d01b4f03
+# %% ../nbs/05_module.ipynb #741c7456
 @patch
 def parameters(self:Module, recurse:bool=True):
     "Yield every parameter once: what an optimizer needs."
@@ -149,7 +149,7 @@ def zero_grad(self:Module, set_to_none:bool=True):
         elif p.grad.grad_fn is not None: p.grad.detach_().zero_()
         else: p.grad.requires_grad_(False).zero_()
 
-# %% ../nbs/05_module.ipynb #d7fb9b1b
+# %% ../nbs/05_module.ipynb #a498cef5
 @patch
 def named_parameters(self:Module, prefix:str='', recurse:bool=True, remove_duplicate:bool=True):
     "Yield `(name, parameter)` under torch's dotted names, in torch's order."
@@ -160,7 +160,7 @@ def named_buffers(self:Module, prefix:str='', recurse:bool=True, remove_duplicat
     "Yield `(name, buffer)` under torch's dotted names."
     yield from _named_members(self, '_buffers', prefix, recurse, remove_duplicate)
 
-# %% ../nbs/05_module.ipynb #748d8974
+# %% ../nbs/05_module.ipynb #22f9394a
 class Linear(Module):
     "Affine layer `y = x @ weight.T + bias`, like `torch.nn.Linear`: same shapes, names and init."
     def __init__(self, in_features:int, out_features:int, bias:bool=True, device=None, dtype=None):
@@ -177,7 +177,7 @@ class Linear(Module):
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
         if self.bias is not None: self.bias.detach().uniform_(-bound, bound)
 
-# %% ../nbs/05_module.ipynb #d6f8ea51
+# %% ../nbs/05_module.ipynb #1f2b8b04
 @patch
 def forward(self:Linear, input:Tensor):
     "Return `input @ weight.T + bias`, shape (..., out_features)."
@@ -194,7 +194,7 @@ def extra_repr(self:Linear):
     return (f'in_features={self.in_features}, out_features={self.out_features}, '
             f'bias={self.bias is not None}')
 
-# %% ../nbs/05_module.ipynb #1ceb6875
+# %% ../nbs/05_module.ipynb #d794fb6e
 def _input_error(layer, input, e):   # clearer than torch's error `e`, or `e` if the width is right
     if not isinstance(input, Tensor): return TypeError(
         f"{layer!r} expects a torch.Tensor, got {type(input).__name__}: use torch.as_tensor(x)")
@@ -206,7 +206,7 @@ def _input_error(layer, input, e):   # clearer than torch's error `e`, or `e` if
     return ShapeError(f"{layer!r} got input of shape {tuple(input.shape)}: "
                       f"expected last dimension {n}, got {got}: {hint}")
 
-# %% ../nbs/05_module.ipynb #6741ea41
+# %% ../nbs/05_module.ipynb #ea338bee
 class ReLU(Module):
     "Rectified linear unit `max(input, 0)`, like `torch.nn.ReLU`."
     def __init__(self, inplace:bool=False): super().__init__(); self.inplace = inplace
@@ -220,11 +220,11 @@ class Flatten(Module):
     def forward(self, input): return input.flatten(self.start_dim, self.end_dim)
     def extra_repr(self): return f'start_dim={self.start_dim}, end_dim={self.end_dim}'
 
-# %% ../nbs/05_module.ipynb #fef50caa
+# %% ../nbs/05_module.ipynb #adb49b49
 from .losses import log_softmax, nll_loss, cross_entropy
 _all_ = ['log_softmax', 'nll_loss', 'cross_entropy']
 
-# %% ../nbs/05_module.ipynb #01b50d40
+# %% ../nbs/05_module.ipynb #3b668221
 @patch
 def train(self:Module, mode:bool=True):
     "Set `training` to `mode` on this module and every descendant; return self."
@@ -234,7 +234,7 @@ def train(self:Module, mode:bool=True):
     for m in self.children(): m.train(mode)
     return self
 
-# %% ../nbs/05_module.ipynb #c63cf143
+# %% ../nbs/05_module.ipynb #155e5827
 @patch
 def state_dict(self:Module, destination=None, prefix:str='', keep_vars:bool=False):
     "An `OrderedDict` of every parameter and persistent buffer under torch's dotted keys."
@@ -249,7 +249,7 @@ def state_dict(self:Module, destination=None, prefix:str='', keep_vars:bool=Fals
     for hook in self._state_dict_hooks.values(): hook(self, destination, prefix, meta)
     return destination
 
-# %% ../nbs/05_module.ipynb #88ed5879
+# %% ../nbs/05_module.ipynb #292e6f54
 def _load(m, sd, prefix, metadata, assign, found):   # `m`'s own entries, then its children's
     meta = {**metadata.get(prefix[:-1], {}), 'assign_to_params_buffers': assign}
     m._load_from_state_dict(sd, prefix, meta, True, *found)
@@ -257,7 +257,7 @@ def _load(m, sd, prefix, metadata, assign, found):   # `m`'s own entries, then i
         _load(c, {k: v for k, v in sd.items() if k.startswith(p)}, p, metadata, assign, found)
     for hook in m._load_state_dict_post_hooks.values(): hook(m, _IncompatibleKeys(*found[:2]))
 
-# %% ../nbs/05_module.ipynb #07856393
+# %% ../nbs/05_module.ipynb #9b4b2ba6
 @patch
 def load_state_dict(self:Module, state_dict:Mapping, strict:bool=True, assign:bool=False):
     "Load `state_dict` into this module and its descendants; return missing and unexpected keys."
@@ -272,7 +272,7 @@ def load_state_dict(self:Module, state_dict:Mapping, strict:bool=True, assign:bo
     raise RuntimeError(f'Error(s) in loading state_dict for {type(self).__name__}:\n\t'
                        + '\n\t'.join(keys + errors + [f'Fix: {fix}.']))
 
-# %% ../nbs/05_module.ipynb #7d0b169c
+# %% ../nbs/05_module.ipynb #63b7c89e
 @patch
 def _apply(self:Module, fn, recurse:bool=True):
     "Replace each parameter's and buffer's tensor `t` by `fn(t)`, in place; return self."
@@ -287,7 +287,7 @@ def _apply(self:Module, fn, recurse:bool=True):
         for k, b in self._buffers.items(): self._buffers[k] = None if b is None else fn(b)
     return self
 
-# %% ../nbs/05_module.ipynb #1e3687a8
+# %% ../nbs/05_module.ipynb #0a0c422f
 def _addindent(s, n): return s.replace('\n', '\n' + ' ' * n)   # indent all lines but the first
 
 @patch

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .module import Module, NotAModuleError, _addindent
 
-# %% ../nbs/06_sequential.ipynb #0a7758db
+# %% ../nbs/06_sequential.ipynb #439e81e7
 class ModuleSequence(Module):
     "The base of `ModuleList` and `Sequential`: modules kept in order, found by position."
     def __len__(self):
@@ -31,7 +31,7 @@ class ModuleSequence(Module):
         if not -n <= i < n: raise _out_of_range(self, 'index', i, n - 1)
         return list(self._modules)[i]
 
-# %% ../nbs/06_sequential.ipynb #e3721870
+# %% ../nbs/06_sequential.ipynb #5542765e
 def _out_of_range(seq, what, i, last):   # torch's IndexError, and the valid range
     n = len(seq)
     return IndexError(f"{what} {i} is out of range for a {type(seq).__name__} of length {n}: "
@@ -48,7 +48,7 @@ def __setitem__(self:ModuleSequence, idx:int, module:nn.Module):
     "Replace the module at position `idx`, keeping its key."
     setattr(self, self._key(idx), module)
 
-# %% ../nbs/06_sequential.ipynb #6cac4708
+# %% ../nbs/06_sequential.ipynb #49858b65
 @patch
 def __delitem__(self:ModuleSequence, idx:int|slice):
     "Remove the module(s) at `idx`; like torch, the keys become '0', '1', ... again."
@@ -63,7 +63,7 @@ def pop(self:ModuleSequence, key:int|slice):
     del self[key]
     return v
 
-# %% ../nbs/06_sequential.ipynb #85cfc31d
+# %% ../nbs/06_sequential.ipynb #e3dc4489
 @patch
 def append(self:ModuleSequence, module:nn.Module):
     "Add `module` at the end; return self."
@@ -78,7 +78,7 @@ def extend(self:ModuleSequence, modules:Iterable):
     for m in list(modules): self.append(m)
     return self
 
-# %% ../nbs/06_sequential.ipynb #51b31c35
+# %% ../nbs/06_sequential.ipynb #7891a750
 @patch
 def insert(self:ModuleSequence, index:int, module:nn.Module):
     "Insert `module` before position `index` (negative counts from the end); return self."
@@ -90,7 +90,7 @@ def insert(self:ModuleSequence, index:int, module:nn.Module):
     self._modules = dict(zip(self._modules, mods))
     return self
 
-# %% ../nbs/06_sequential.ipynb #df0d24ef
+# %% ../nbs/06_sequential.ipynb #091e12ce
 class ModuleList(ModuleSequence):
     "A list of modules that registers them under '0', '1', ..., like `torch.nn.ModuleList`."
     def __init__(self, modules:Iterable|None=None):
@@ -104,7 +104,7 @@ class ModuleList(ModuleSequence):
         "Add `modules` at the end (`ml += [layer]`); return self."
         return self.extend(modules)
 
-# %% ../nbs/06_sequential.ipynb #f8cb146f
+# %% ../nbs/06_sequential.ipynb #38b2f183
 @patch
 def __repr__(self:ModuleList):
     "torch's repr, with each run of identical children folded: `(0-2): 3 x Linear(...)`."
@@ -116,7 +116,7 @@ def __repr__(self:ModuleList):
     lines = [_addindent(l, 2) for l in lines]
     return self._get_name() + ('(\n  ' + '\n  '.join(lines) + '\n)' if lines else '()')
 
-# %% ../nbs/06_sequential.ipynb #bec66000
+# %% ../nbs/06_sequential.ipynb #ab3d1843
 class Sequential(ModuleSequence):
     "Modules applied in order, each output the next one's input, like `torch.nn.Sequential`."
     def __init__(self, *args):
@@ -132,7 +132,7 @@ class Sequential(ModuleSequence):
         return input
     def _slice(self, items): return type(self)(OrderedDict(items))   # a slice keeps the keys
 
-# %% ../nbs/06_sequential.ipynb #a49211d8
+# %% ../nbs/06_sequential.ipynb #e9f18b74
 def _sequential(other):   # `+` takes a Sequential, ours or torch's
     if isinstance(other, (Sequential, nn.Sequential)): return other
     raise ValueError(f"add operator supports only objects of Sequential class, "
@@ -148,7 +148,7 @@ def __iadd__(self:Sequential, other:nn.Module):
     "Add `other`'s modules at the end; return self."
     return self.extend(_sequential(other))
 
-# %% ../nbs/06_sequential.ipynb #64b586a6
+# %% ../nbs/06_sequential.ipynb #912245e9
 def _times(seq, n):   # `*` takes a positive int, as torch's
     if not isinstance(n, int):
         raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(n)}")
@@ -165,7 +165,7 @@ def __rmul__(self:Sequential, other:int):
     "`2 * seq`, the same as `seq * 2`."
     return self * other
 
-# %% ../nbs/06_sequential.ipynb #30634cab
+# %% ../nbs/06_sequential.ipynb #90afa167
 @patch
 def __imul__(self:Sequential, other:int):
     "Repeat our modules `other` times over, in place; return self."
