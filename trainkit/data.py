@@ -6,13 +6,13 @@
 __all__ = ['Dataset', 'TensorDataset', 'ShapeError', 'SizeMismatchError', 'NotATensorError', 'Sampler', 'SequentialSampler',
            'RandomSampler', 'BatchSampler', 'Rows', 'default_collate', 'DataLoader']
 
-# %% ../nbs/08_data.ipynb #6ee9e23e
+# %% ../nbs/08_data.ipynb #e9acabbc
 import collections.abc, copy, itertools, math
 import torch, torch.utils.data
 from torch.utils.data import IterableDataset, default_convert
 from fastcore.basics import patch, store_attr
 
-# %% ../nbs/08_data.ipynb #31aa2238
+# %% ../nbs/08_data.ipynb #864bddfd
 class Dataset(torch.utils.data.Dataset):
     "A map-style dataset: `ds[i]` is sample `i` (`__getitem__`), `len(ds)` how many (`__len__`)."
 
@@ -25,25 +25,23 @@ class TensorDataset(Dataset):
     def __len__(self): return self.tensors[0].size(0)
     def __repr__(self): return f"TensorDataset{tuple(tuple(t.shape) for t in self.tensors)}"
 
-# %% ../nbs/08_data.ipynb #0b9ac95d
+# %% ../nbs/08_data.ipynb #53d85fba
 class ShapeError(ValueError, RuntimeError): "Shapes that don't fit (torch: `RuntimeError`)."
 class SizeMismatchError(ValueError, AssertionError): "Unequal lengths (torch: `AssertionError`)."
 class NotATensorError(TypeError, AttributeError): "Not a tensor (torch: `AttributeError`)."
 
 def _check_tensors(tensors):
-    for i, t in enumerate(tensors):
-        if not isinstance(t, torch.Tensor):
-            raise NotATensorError(f"TensorDataset: argument {i} is a {type(t).__name__}, "
-                                  "not a tensor: convert it with torch.as_tensor")
+    bad = [type(t).__name__ for t in tensors if not isinstance(t, torch.Tensor)]
+    if bad: raise NotATensorError(f"TensorDataset takes tensors, not {bad[0]}: use torch.as_tensor")
     sizes = [t.size(0) for t in tensors]
     if sizes.count(sizes[0]) < len(sizes):
         raise SizeMismatchError(f"Size mismatch between tensors: lengths {sizes}: "
                                 "pair x_train with y_train")
 
-# %% ../nbs/08_data.ipynb #632f57e3
+# %% ../nbs/08_data.ipynb #626f9c9a
 class Sampler(torch.utils.data.Sampler):
     "Base class: iterating gives one epoch's indices, as ints (torch.utils.data.Sampler's twin)."
-    def __init__(self, data_source): self.data_source = data_source # only its len() counts
+    def __init__(self, data_source=None): self.data_source = data_source # only its len() counts
     def __iter__(self):
         for t in self._index_tensors(): yield from t.tolist()
 
@@ -52,13 +50,10 @@ class SequentialSampler(Sampler):
     def _index_tensors(self): yield torch.arange(len(self.data_source))
     def __len__(self): return len(self.data_source)
 
-# %% ../nbs/08_data.ipynb #01553cda
+# %% ../nbs/08_data.ipynb #5e608d36
 class RandomSampler(Sampler):
-    "A new random order each epoch, drawn as torch's `RandomSampler` draws it."
-    def __init__(self, data_source, # only its len() counts
-                 replacement:bool=False, # draw with replacement
-                 num_samples:int|None=None, # how many; None: len(data_source)
-                 generator:torch.Generator|None=None): # None: a seed from torch's RNG
+    "A new random order each epoch, drawn as torch.utils.data.RandomSampler draws it."
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
         self._check()
@@ -67,7 +62,7 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
     def __len__(self): return self.num_samples
 
-# %% ../nbs/08_data.ipynb #4ec218ee
+# %% ../nbs/08_data.ipynb #b1289fc4
 @patch
 def _index_tensors(self:RandomSampler):
     n, k, g = len(self.data_source), self.num_samples, self.generator
@@ -80,7 +75,7 @@ def _index_tensors(self:RandomSampler):
         for _ in range(k // n): yield torch.randperm(n, generator=g)
         yield torch.randperm(n, generator=g)[:k % n]
 
-# %% ../nbs/08_data.ipynb #8ab31b45
+# %% ../nbs/08_data.ipynb #fb332a68
 def _check_generator(generator):
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator should be a torch.Generator, got {type(generator).__name__}: "
@@ -96,7 +91,7 @@ def _check(self:RandomSampler):
                          f"{self.num_samples}: is the dataset empty?")
     _check_generator(self.generator)
 
-# %% ../nbs/08_data.ipynb #17f01283
+# %% ../nbs/08_data.ipynb #0220833c
 class BatchSampler(Sampler):
     "Lists of `batch_size` indices from `sampler`; the last is shorter, or dropped if `drop_last`."
     def __init__(self, sampler, batch_size:int, drop_last:bool):
@@ -110,16 +105,15 @@ class BatchSampler(Sampler):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-# %% ../nbs/08_data.ipynb #bff77a1e
+# %% ../nbs/08_data.ipynb #69a44e84
 def _check_batching(batch_size, drop_last):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError("batch_size should be a positive integer value, but got "
                          f"batch_size={batch_size}: e.g. batch_size=64")
     if not isinstance(drop_last, bool):
-        raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}: "
-                         "True or False")
+        raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
 
-# %% ../nbs/08_data.ipynb #514bc66f
+# %% ../nbs/08_data.ipynb #7bbc957a
 class Rows(collections.abc.Sequence):
     "Samples fetched at once: `rows[i]` is a sample, `rows.columns` the batch they form."
     def __init__(self, columns): self.columns = columns # one tensor per field, e.g. [xb, yb]
@@ -136,7 +130,7 @@ def __getitems__(self:TensorDataset, indices): # a batch's indices: ints or a te
     idx = torch.as_tensor(indices, dtype=torch.long)
     return Rows([t.index_select(0, idx.to(t.device)) for t in self.tensors])
 
-# %% ../nbs/08_data.ipynb #e660771f
+# %% ../nbs/08_data.ipynb #8a87a197
 @patch
 def _index_tensors(self:BatchSampler):
     "The batches `iter(self)` gives, as int64 tensors cut from the sampler's: no Python ints."
@@ -148,9 +142,9 @@ def _index_tensors(self:BatchSampler):
         while len(rest) >= bs: yield rest[:bs]; rest = rest[bs:]
     if len(rest) and not self.drop_last: yield rest
 
-# %% ../nbs/08_data.ipynb #1f9d9029
+# %% ../nbs/08_data.ipynb #0290e0a0
 def default_collate(batch): # a list of samples, or the Rows of a batch
-    "Merge samples into a batch as torch's `default_collate` does: stack, field by field."
+    "Merge samples into a batch as torch.utils.data.default_collate does, field by field."
     if isinstance(batch, Rows): return list(batch.columns)
     elem = batch[0]
     if isinstance(elem, torch.Tensor): return _stack(batch)
@@ -160,16 +154,16 @@ def default_collate(batch): # a list of samples, or the Rows of a batch
     raise TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
                     f"lists; found {type(elem).__name__}: convert it, or pass a collate_fn")
 
-# %% ../nbs/08_data.ipynb #feceecda
+# %% ../nbs/08_data.ipynb #f771e7f6
 def _numbers(batch):
     elem = batch[0]
     if type(elem).__module__ == 'numpy':   # an array, or a numpy scalar
         if elem.dtype.kind in 'USO':
-            raise TypeError(f"default_collate: can't make a tensor of numpy dtype {elem.dtype}: "
-                            "convert it, or pass a collate_fn")
+            raise TypeError(f"default_collate: can't collate numpy dtype {elem.dtype}: convert it")
         return _stack([torch.as_tensor(b) for b in batch]) if elem.shape else torch.as_tensor(batch)
     return torch.tensor(batch, dtype=torch.float64 if isinstance(elem, float) else None)
 
+# %% ../nbs/08_data.ipynb #315e7a14
 def _fields(batch):
     elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
@@ -181,7 +175,7 @@ def _fields(batch):
     if hasattr(elem, '_fields'): return type(elem)(*fields)   # a namedtuple
     return fields if isinstance(elem, tuple) else _like(elem, fields)
 
-# %% ../nbs/08_data.ipynb #83cfeea8
+# %% ../nbs/08_data.ipynb #f802a30e
 def _like(elem, out):
     "`out` in the container type of `elem`, as torch rebuilds it (a copy, for a mutable mapping)."
     try:
@@ -198,7 +192,7 @@ def _stack(tensors):
         raise ShapeError(f"stack expects each tensor to be equal size, but got shapes {shapes[:3]}"
                          ": resize or pad them") from e
 
-# %% ../nbs/08_data.ipynb #99bce6b0
+# %% ../nbs/08_data.ipynb #51b1deba
 class DataLoader:
     "Batches of `dataset`, with torch.utils.data.DataLoader's arguments, defaults and rules."
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
@@ -219,21 +213,23 @@ class DataLoader:
         store_attr(but='shuffle', store_args=False)   # every argument is an attribute, as in torch
         self._torch_loader()   # torch checks the worker arguments as it builds its loader
 
-# %% ../nbs/08_data.ipynb #415574c6
+# %% ../nbs/08_data.ipynb #9a9dfeef
 @patch
 def __len__(self:DataLoader):
-    if self.sampler is None: return len(self._torch_loader())   # an IterableDataset: torch's guess
+    "Batches per epoch: the batch sampler's length (torch's estimate for an `IterableDataset`)."
+    if self.sampler is None: return len(self._torch_loader())
     return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
+# %% ../nbs/08_data.ipynb #20fbafd3
 @patch
 def __iter__(self:DataLoader):
+    "One epoch of batches: in this process, or from torch's loader for workers and streams."
     workers = self.num_workers or self.pin_memory or self.timeout
     if not workers and self.sampler is not None: return _Epoch(self)
-    if not self.persistent_workers: return iter(self._torch_loader())
-    if '_workers' not in vars(self): self._workers = self._torch_loader()   # its workers live on
-    return iter(self._workers)
+    if not self.persistent_workers or '_torch' not in vars(self): self._torch = self._torch_loader()
+    return iter(self._torch)   # with persistent_workers, the same loader (and workers) every epoch
 
-# %% ../nbs/08_data.ipynb #2ac2ffc5
+# %% ../nbs/08_data.ipynb #af957e46
 class _Epoch:
     "One pass over a DataLoader in this process: torch's single-process iterator."
     def __init__(self, dl):
@@ -247,13 +243,13 @@ class _Epoch:
         getitems = getattr(ds, '__getitems__', None)
         return self.dl.collate_fn(getitems(idx) if getitems else [ds[i] for i in idx])
 
-# %% ../nbs/08_data.ipynb #0313cfbd
+# %% ../nbs/08_data.ipynb #dfc3411e
 def _index_batches(dl):   # index tensors when our BatchSampler feeds our TensorDataset
     bs, ours = dl.batch_sampler, isinstance(dl.dataset, TensorDataset)
     fast = ours and getattr(type(bs), '__iter__', None) is BatchSampler.__iter__
     return bs._index_tensors() if fast else iter(dl.sampler if bs is None else bs)
 
-# %% ../nbs/08_data.ipynb #072d2752
+# %% ../nbs/08_data.ipynb #9d42247e
 _TORCH_ARGS = ('num_workers collate_fn pin_memory timeout worker_init_fn multiprocessing_context '
                'generator prefetch_factor persistent_workers pin_memory_device in_order').split()
 
@@ -266,7 +262,8 @@ def _torch_loader(self:DataLoader):
     kw.update({k: getattr(self, k) for k in _TORCH_ARGS})
     return torch.utils.data.DataLoader(self.dataset, **kw)
 
-# %% ../nbs/08_data.ipynb #2ba9a5f4
+# %% ../nbs/08_data.ipynb #ba1ce99e
+#| code-fold: true
 def _check_args(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator):
     if isinstance(dataset, IterableDataset):
         given = dict(shuffle=shuffle or None, sampler=sampler, batch_sampler=batch_sampler)
