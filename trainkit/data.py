@@ -263,7 +263,6 @@ def _torch_loader(self:DataLoader):
     return torch.utils.data.DataLoader(self.dataset, **kw)
 
 # %% ../nbs/08_data.ipynb #ba1ce99e
-#| code-fold: true
 def _check_args(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator):
     if isinstance(dataset, IterableDataset):
         given = dict(shuffle=shuffle or None, sampler=sampler, batch_sampler=batch_sampler)
