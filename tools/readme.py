@@ -2,7 +2,8 @@
 
 nbdev_readme does this with Quarto, which cannot be installed everywhere; this does the same job for our
 index page: markdown cells as they are, code cells as ```python blocks followed by their printed output, `#| hide` cells left out, and
-links to lesson notebooks pointed at the docs site.
+links to lesson notebooks pointed at their pages on the docs site (which drop the number: 05_module.ipynb is
+module.html).
 
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md differs from what index.ipynb gives
@@ -24,7 +25,7 @@ def render():
         src = ''.join(c['source']).strip()
         if re.match(r'#\|\s*(hide|exporti?)\b', src): continue
         if c['cell_type'] == 'markdown':
-            src = re.sub(r'\]\((\d\d_\w+)\.ipynb\)', rf']({site}/\1.html)', src)
+            src = re.sub(r'\]\((?:\d+_)?(\w+)\.ipynb(#[\w.-]*)?\)', rf']({site}/\1.html\2)', src)
             parts.append(src)
         elif c['cell_type'] == 'code':
             parts.append(f'```python\n{src}\n```')
