@@ -1,24 +1,21 @@
 """Check what a reader of the docs site sees: the real site, rendered by Quarto, plus fast source checks.
 
-Part `source` (always runs, no Quarto): every notebook is in nbs/sidebar.yml and linked from nbs/index.ipynb;
-every exported function and class has a one-line docstring; every lesson has its Colab header (tools/colab.py).
-Part `site`: copy the working tree (tracked and new files; no .git, _docs, _proc, .venv) to a temp dir, run
-`nbdev_docs` there (so README.md is never rewritten), and check the HTML of every page:
-  a. every def/class a notebook exports into trainkit/ is shown in a visible (or folded) code cell;
-  b. README's links to the site, every internal link and #anchor resolve; no torch name linked to trainkit's page;
-  c. no raw `#|`, garbled `--flag`, intraword `*` emphasis, raw `](`, inherited builtin docstring, captioned
-     Colab badge, traceback, absolute local path or `show_doc(` source;
-  d. no code or output line wider than 100 characters;
-  e. each sidebar title is the link text of the index page's lesson table.
+source (no Quarto): every notebook is in nbs/sidebar.yml and linked from nbs/index.ipynb; every exported function
+  and class has a one-line docstring; every lesson has its Colab header (tools/colab.py).
+site: copy the working tree (tracked and new files) to a temp dir, run `nbdev_docs` there (README.md is never
+  rewritten) and check every page: (a) every def/class a notebook exports is in a visible or folded code cell;
+  (b) README's links to the site, internal links and #anchors resolve, no torch name links to trainkit's page;
+  (c) no raw `#|`, garbled `--flag`, intraword `*` emphasis, raw `](`, inherited builtin docstring, captioned Colab
+  badge, traceback, absolute local path or `show_doc(` source; (d) no code or output line over 100 characters;
+  (e) the index page's lesson table says each page's sidebar title.
 
-    python tools/check_site.py                  # both parts: exit 0 ok, 1 problems, 77 site skipped (no Quarto)
+    python tools/check_site.py                  # both: exit 0 ok, 1 problems, 77 site skipped (no Quarto)
     python tools/check_site.py --part source    # the fast part only
-    python tools/check_site.py --keep DIR       # also keep the rendered site (DIR/_docs)
-    python tools/check_site.py --no-render DIR  # check an existing _docs (DIR or DIR/_docs)
-    python tools/check_site.py --pages module data   # report only these pages
+    python tools/check_site.py --keep DIR       # keep the render in DIR (DIR/_docs)
+    python tools/check_site.py --no-render DIR  # check an existing render
+    python tools/check_site.py --pages module README   # report only these pages
 """
-import argparse, ast, json, os, re, shutil, subprocess, sys, tempfile, time, types, urllib.parse
-from configparser import ConfigParser
+import argparse, ast, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +32,6 @@ TORCH_NAME = re.compile(r'(torch|nn|F)\.')
 TORCH_S = re.compile(r'torch[\u2019\']s\s*$', re.I)
 
 
-def settings():
-    cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini', encoding='utf-8')
-    return cp['DEFAULT']
-
-
 def notebooks(root=ROOT):
     "The docs pages' notebooks, index first."
     nbs = [p for p in (root/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.'))]
@@ -51,11 +43,6 @@ def page_of(nb_name):
     return re.sub(r'^\d+_', '', Path(nb_name).stem) + '.html'
 
 
-def cells(path):
-    return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(path.read_text(encoding='utf-8'))['cells']]
-
-
-# ------------------------------------------------------------------------------------ the library's definitions
 def _patched(node):
     "`Cls.name` for a `@patch`/`@patch_to(Cls)` function, else `name`."
     for d in node.decorator_list:
@@ -89,7 +76,6 @@ def definitions(lib):
     return out
 
 
-# ------------------------------------------------------------------------------------------------ source part
 def source_problems(root=ROOT):
     "{where: [problem]} for what must hold without Quarto."
     import yaml
@@ -97,50 +83,36 @@ def source_problems(root=ROOT):
     add = lambda where, msg: out.setdefault(where, []).append(msg)
     names = [p.name for p in nbs]
 
-    def flat(items):
-        for it in items or []:
-            if isinstance(it, str): yield it
-            elif isinstance(it, dict):
-                if it.get('href'): yield it['href']
-                yield from flat(it.get('contents'))
-    sb = yaml.safe_load((root/'nbs'/'sidebar.yml').read_text(encoding='utf-8')) or {}
-    listed = list(flat(((sb.get('website') or {}).get('sidebar') or {}).get('contents')))
+    flat = lambda items: [y for x in items or [] for y in ([x] if isinstance(x, str) else
+                                                           [x.get('href')] + flat(x.get('contents')))]
+    listed = flat(yaml.safe_load((root/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents'])
     for x in listed:
         if x not in names: add('nbs/sidebar.yml', f'lists {x}, which is not a notebook in nbs/: remove it')
     for x in names:
         if x not in listed: add(f'nbs/{x}', 'not in nbs/sidebar.yml: add it there, in lesson order')
     if [x for x in listed if x in names] != [x for x in names if x in listed]:
         add('nbs/sidebar.yml', f'not in lesson order (index first, then by file name): {", ".join(names)}')
-    index = '\n'.join(s for k, s in cells(root/'nbs'/'index.ipynb') if k == 'markdown')
+    index = '\n'.join(''.join(c['source']) for c in json.loads((root/'nbs'/'index.ipynb').read_text())['cells'])
     linked = set(re.findall(r'\]\(([\w.-]+\.ipynb)', index))
     for x in names[1:]:
         if x not in linked: add(f'nbs/{x}', 'not linked from nbs/index.ipynb: add a row for it to the lesson table')
     for nb, defs in definitions(root/'trainkit').items():
         for name, _, doc, exported in defs:
-            if not exported: continue
-            if not (doc or '').strip(): add(f'nbs/{nb}', f'exported `{name}` has no docstring: add a one-line one')
-            elif len(doc.strip().splitlines()) > 1:
-                add(f'nbs/{nb}', f'`{name}`\'s docstring is {len(doc.strip().splitlines())} lines: make it one line '
-                    '(details go in the prose and the docments)')
+            n = len((doc or '').strip().splitlines())
+            if exported and n != 1: add(f'nbs/{nb}', f'exported `{name}` has a docstring of {n} lines: give it one line '
+                                        '(details go in the prose and the docments)')
     cfg = colab.settings()
     for p in colab.lesson_notebooks():
         for m in colab.problems(p, cfg): add(f'nbs/{p.name}', f'{m} (fix: python tools/colab.py --fix nbs/{p.name})')
     return out
 
 
-# ------------------------------------------------------------------------------------------------- rendering
 def copy_tree(dst):
-    "The working tree as a fresh clone plus uncommitted changes would have it, copied to `dst`."
-    try:
-        ls = subprocess.run(['git', 'ls-files', '-z', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split('\0')
-    except (OSError, subprocess.CalledProcessError):   # not a git checkout: everything but build output
-        ls = [str(p.relative_to(ROOT)) for p in ROOT.rglob('*') if p.is_file()]
-    skip = ('.git', '_docs', '_proc', '.venv', '__pycache__')
-    for f in ls:
-        src = ROOT/f
-        if not f or not src.is_file() or any(part in skip for part in Path(f).parts): continue
-        (dst/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dst/f)
+    "The working tree as a fresh clone plus uncommitted changes would have it (git's tracked and new files), in `dst`."
+    ls = subprocess.run(['git', 'ls-files', '-z', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True)
+    for f in ls.stdout.decode().split('\0'):
+        if f and (ROOT/f).is_file() and not {'.git', '_docs', '_proc', '.venv'} & set(Path(f).parts):
+            (dst/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT/f, dst/f)
 
 
 def render(dst):
@@ -153,7 +125,6 @@ def render(dst):
     return p.returncode == 0 and (dst/'_docs'/'index.html').exists(), (p.stdout + p.stderr).splitlines()[-30:]
 
 
-# ---------------------------------------------------------------------------------------------- the rendered site
 class Site:
     "A rendered site: parsed pages, their ids, the README, and what each page must show."
     def __init__(self, docs, url, readme='', required=None):
@@ -206,16 +177,10 @@ def check_hidden(site, page, main):
             '`#| exports` (shown) instead of `#| export` (hidden), or fold long ones with `#| code-fold: true`']
 
 
-def _builtin_docs():
-    "First lines of the docstrings Python's builtin dunders carry (what an undocumented override inherits)."
-    kinds = (types.WrapperDescriptorType, types.MethodDescriptorType, types.BuiltinMethodType,
-             types.ClassMethodDescriptorType)
-    docs = {v.__doc__.split('\n')[0] for cls in (object, type, int, list, dict, tuple, str)
-            for k, v in vars(cls).items() if k.startswith('__') and isinstance(v, kinds) and v.__doc__}
-    return sorted(' '.join(d.split()) for d in docs if len(d) > 12)
-
-
-BUILTIN_DOCS = _builtin_docs()
+# What an undocumented override shows as its API docs: the first lines of Python's builtin dunders' docstrings.
+BUILTIN_DOCS = sorted({' '.join(v.__doc__.split('\n')[0].split()) for c in (object, type, int, list, dict, tuple, str)
+                       for k, v in vars(c).items() if k.startswith('__') and callable(v) and isinstance(v.__doc__, str)
+                       and len(v.__doc__.split('\n')[0]) > 12})
 
 
 def check_links(site, page, main):
@@ -292,21 +257,15 @@ def check_wide(site, page, main):
 
 def check_titles(site):
     "e. {page: [problem]}: the index page's lesson table says each page's sidebar title."
-    out, index = {}, 'index.html'
-    if index not in site.pages: return {index: ['no index.html was rendered']}
-    side = site.pages[index].find(id='quarto-sidebar')
-    titles = {}
-    for a in (side.find_all('a', href=True) if side else []):
-        r = site.resolve(a['href'], index)
-        if r: titles[r[0]] = ' '.join(a.get_text().split())
-    for table in site.main(index).find_all('table'):
-        for a in table.find_all('a', href=True):
-            r = site.resolve(a['href'], index)
-            if r is None or r[1] or '://' in a['href']: continue
-            text, title = ' '.join(a.get_text().split()), titles.get(r[0])
-            if title != text:
-                out.setdefault(r[0], []).append(f'the index table says "{text}" but the sidebar title is "{title}": '
-                                                'use one name (the notebook\'s `# Title` is the sidebar\'s)')
+    side, main = site.pages['index.html'].find(id='quarto-sidebar'), site.main('index.html')
+    titles = {site.resolve(a['href'], 'index.html')[0]: ' '.join(a.get_text().split()) for a in
+              (side.find_all('a', href=True) if side else []) if site.resolve(a['href'], 'index.html')}
+    out = {}
+    for a in (a for t in main.find_all('table') for a in t.find_all('a', href=True) if '://' not in a['href']):
+        page, text = site.resolve(a['href'], 'index.html')[0], ' '.join(a.get_text().split())
+        if titles.get(page) != text:
+            out.setdefault(page, []).append(f'the index table says "{text}" but the sidebar title is "{titles.get(page)}":'
+                                            ' use one name (the notebook\'s `# Title` is the sidebar\'s)')
     return out
 
 
@@ -330,40 +289,20 @@ def check_site(site):
 
 
 def load_site(docs, lib=ROOT/'trainkit'):
-    cfg = settings()
-    required = {page_of(nb): defs for nb, defs in definitions(lib).items()}
-    return Site(docs, cfg['doc_host'] + cfg['doc_baseurl'], (ROOT/'README.md').read_text(encoding='utf-8'), required)
+    cfg, readme = colab.settings(), (ROOT/'README.md').read_text(encoding='utf-8')
+    return Site(docs, cfg['doc_host'] + cfg['doc_baseurl'], readme, {page_of(nb): d for nb, d in definitions(lib).items()})
 
 
-# ---------------------------------------------------------------------------------------------------- report
 def report(res, lines, only=None):
     "Print the table and the problems. -> number of problems reported"
     want = [p for p in res if not only or p in only]
-    print(f'\n{"page":24}' + ''.join(f'{v:>12}' for v in KINDS.values()) + '  (counts of problems; wide: lines)')
-    for p in want:
-        n = {k: len(v) for k, v in res[p].items()}
-        n['wide'] = int(res[p]['wide'][0].split()[0]) if res[p]['wide'] else 0
-        n['hidden'] = int(res[p]['hidden'][0].split()[0]) if res[p]['hidden'] else 0
-        print(f'{p:24}' + ''.join(f'{n[k]:>12}' for k in KINDS) + (f'  of {lines[p]} lines' if p in lines else ''))
-    total = 0
-    for p in want:
-        msgs = [(k, m) for k, v in res[p].items() for m in v]
-        if not msgs: continue
-        total += len(msgs)
-        print(f'\n{p}: {len(msgs)} problem(s)')
-        for k, m in msgs[:25]: print(f'  - [{KINDS[k]}] {m}')
-        if len(msgs) > 25: print(f'  ... and {len(msgs) - 25} more')
-    return total
-
-
-def _select(pages, names):
-    "Page names as the user may spell them: module, module.html, 05_module, 05_module.ipynb, README."
-    if not names: return None
-    want = {page_of(n) if not n.lower().startswith('readme') else 'README.md' for n in names}
-    unknown = want - set(pages)
-    if unknown: sys.exit(f'check_site.py: error: no such page {", ".join(sorted(unknown))}: pages are '
-                         f'{", ".join(sorted(pages))}')
-    return want
+    count = lambda msgs: int(msgs[0].split()[0]) if msgs and msgs[0][0].isdigit() else len(msgs)   # hidden/wide: items
+    print(f'\n{"page":24}' + ''.join(f'{v:>12}' for v in KINDS.values()))
+    for p in want: print(f'{p:24}' + ''.join(f'{count(res[p][k]):>12}' for k in KINDS) + f'  of {lines.get(p, 0)} lines')
+    msgs = {p: [f'[{KINDS[k]}] {m}' for k, v in res[p].items() for m in v] for p in want}
+    for p, ms in msgs.items():
+        if ms: print(f'\n{p}: {len(ms)} problem(s)' + ''.join(f'\n  - {m}' for m in ms))
+    return sum(map(len, msgs.values()))
 
 
 def main(argv=None):
@@ -371,43 +310,39 @@ def main(argv=None):
     ap.add_argument('--part', choices=('source', 'site', 'all'), default='all', help='which checks to run')
     ap.add_argument('--keep', type=Path, metavar='DIR', help='keep the render: the copy and its _docs go in DIR')
     ap.add_argument('--no-render', type=Path, metavar='DIR', help='check this existing _docs (or DIR/_docs)')
-    ap.add_argument('--pages', nargs='+', metavar='PAGE', help='report only these pages')
+    ap.add_argument('--pages', nargs='+', metavar='PAGE', help='report only these (module, 05_module, README, ...)')
     a = ap.parse_args(argv)
     t0, bad = time.perf_counter(), 0
-    if a.part in ('source', 'all'):
-        src = source_problems()
-        for where, msgs in src.items():
-            print(f'{where}:' + ''.join(f'\n  - {m}' for m in msgs))
-        bad += sum(map(len, src.values()))
-        print(f'source checks: {len(notebooks())} notebooks, {bad} problem(s) ({time.perf_counter() - t0:.1f} s)')
-    if a.part == 'source': return 1 if bad else 0
+    if a.part != 'site':
+        src = source_problems(); bad = sum(map(len, src.values()))
+        for where, msgs in src.items(): print(f'{where}:' + ''.join(f'\n  - {m}' for m in msgs))
+        print(f'source checks: {len(notebooks())} notebooks, {bad} problem(s)')
+        if a.part == 'source': return int(bad > 0)
     if a.no_render:
         docs = a.no_render/'_docs' if (a.no_render/'_docs').is_dir() else a.no_render
-        if not (docs/'index.html').exists(): sys.exit(f'check_site.py: error: no index.html in {docs}: render first')
-        site = load_site(docs)
+        if not (docs/'index.html').exists(): ap.error(f'no index.html in {docs}: render first (--keep DIR)')
+        res, lines = check_site(load_site(docs))
+    elif not shutil.which('quarto'):
+        print(f'site check SKIPPED: quarto is not on PATH. {GET_QUARTO}.')
+        return 1 if bad else SKIP
     else:
-        if not shutil.which('quarto'):
-            print(f'site check SKIPPED: quarto is not on PATH. {GET_QUARTO}.')
-            return 1 if bad else SKIP
         tmp = a.keep or Path(tempfile.mkdtemp(prefix='trainkit-site-'))
-        if a.keep: shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True, exist_ok=True)
+        if tmp.is_dir() and any(tmp.iterdir()) and not (tmp/'nbdev_docs.log').exists():
+            ap.error(f'--keep {tmp}: not empty and not an earlier render: name a new directory')
+        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
         try:
-            t1 = time.perf_counter()
             ok, tail = render(tmp)
-            print(f'nbdev_docs in a copy of the working tree: {time.perf_counter() - t1:.0f} s')
-            if not ok:
-                print('nbdev_docs FAILED (last lines of its log):' + ''.join(f'\n  | {l}' for l in tail))
-                return 1
-            site = load_site(tmp/'_docs', tmp/'trainkit')
-            res, lines = check_site(site)
+            print(f'nbdev_docs in a copy of the working tree: {time.perf_counter() - t0:.0f} s')
+            if not ok: return print('nbdev_docs FAILED, last lines of its log:' + ''.join(f'\n  | {l}' for l in tail)) or 1
+            res, lines = check_site(load_site(tmp/'_docs', tmp/'trainkit'))
         finally:
             if not a.keep: shutil.rmtree(tmp, ignore_errors=True)
         if a.keep: print(f'rendered site kept in {tmp/"_docs"}')
-    if a.no_render: res, lines = check_site(site)
-    n = report(res, lines, _select(res, a.pages))
-    print(f'\nsite checks: {len(site.pages)} pages, {n} problem(s) ({time.perf_counter() - t0:.0f} s)')
-    return 1 if bad or n else 0
+    only = a.pages and {'README.md' if n.lower().startswith('readme') else page_of(n) for n in a.pages}
+    if only and only - set(res): ap.error(f'no such page {", ".join(sorted(only - set(res)))}: pages are {", ".join(res)}')
+    n = report(res, lines, only)
+    print(f'\nsite checks: {len(lines)} pages, {n} problem(s) ({time.perf_counter() - t0:.0f} s)')
+    return int(bad > 0 or n > 0)
 
 
 if __name__ == '__main__': sys.exit(main())

@@ -1,13 +1,10 @@
-"""Give every notebook in nbs/ its Colab header, built from settings.ini, or check that it has it.
-
-Each notebook (except index.ipynb and `_`-prefixed ones) starts with
-  1. a hidden code cell that installs trainkit when, and only when, it runs in Google Colab;
-  2. the nbdev title cell (`# Title` + `> description`), written by the author;
-  3. an "Open in Colab" badge pointing at this very notebook on GitHub, as inline HTML: a lone markdown image
-     (`[![Open In Colab](svg)](url)`) is rendered by pandoc as a centred figure captioned "Open In Colab".
+"""Give every lesson notebook its Colab header, built from settings.ini, or check that it has it: (1) a hidden code
+cell that installs trainkit when, and only when, it runs in Google Colab; (2) the nbdev title cell (`# Title` +
+`> description`), written by the author; (3) an "Open in Colab" badge for this very notebook, as inline HTML (pandoc
+renders a lone markdown image, `[![Open In Colab](svg)](url)`, as a centred figure captioned "Open In Colab").
 
     python tools/colab.py --check        # exit 1 and list what is missing or stale
-    python tools/colab.py --fix [NB...]  # insert or refresh the cells
+    python tools/colab.py --fix [NB...]  # insert or refresh the header cells; no other cell changes
 """
 import argparse, json, sys
 from configparser import ConfigParser

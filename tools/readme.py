@@ -1,9 +1,6 @@
-"""Write README.md from nbs/index.ipynb, or check that it is up to date.
-
-nbdev_readme does this with Quarto, which cannot be installed everywhere; this does the same job for our
-index page: markdown cells as they are, code cells as ```python blocks followed by their printed output, `#| hide` cells left out, and
-links to lesson notebooks pointed at their pages on the docs site (which drop the number: 05_module.ipynb is
-module.html).
+"""Write README.md from nbs/index.ipynb, or check it is up to date (nbdev_readme does this with Quarto): markdown
+cells as they are, code cells as ```python blocks with their printed output, `#| hide` cells left out, and links
+to notebooks pointed at their pages on the docs site, which drop the number (05_module.ipynb is module.html).
 
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md differs from what index.ipynb gives
