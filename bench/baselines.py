@@ -9,7 +9,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .common import BS, LR
 
-
 def hand_train(model, opt, x, y, bs=BS):
     "The fastest honest loop: slice the pre-built tensors in order; no shuffle, no metrics, no bar."
     model.train()
@@ -18,7 +17,6 @@ def hand_train(model, opt, x, y, bs=BS):
         loss.backward()
         opt.step()
         opt.zero_grad()
-
 
 def hand_eval(model, xt, yt, bs=BS):
     "The test pass by slicing under no_grad: loss and accuracy summed as tensors, one `.item()` each at the end."
@@ -31,12 +29,10 @@ def hand_eval(model, xt, yt, bs=BS):
             correct += (out.argmax(1) == yb).sum()
     return loss.item() / len(xt), correct.item() / len(xt)
 
-
 def hand_epoch(model, x, y, xt, yt, bs=BS):
     "One epoch of the hand-written loop (`torch.optim.SGD`) plus the test pass `train()` also does."
     hand_train(model, torch.optim.SGD(model.parameters(), lr=LR), x, y, bs)
     return hand_eval(model, xt, yt, bs)
-
 
 def loader_train(model, dl, opt=None):
     "The hand-written training step fed by a DataLoader `dl` (`opt`: default torch.optim.SGD)."
@@ -45,7 +41,6 @@ def loader_train(model, dl, opt=None):
     for xb, yb in dl:
         loss = F.cross_entropy(model(xb), yb)
         loss.backward(); opt.step(); opt.zero_grad()
-
 
 # The shape of going_modular/engine.py from the learnpytorch.io course (train_step / test_step / train): torch
 # DataLoader(shuffle=True), per-batch `.item()` of the loss and of the accuracy, argmax(softmax), model.train()/eval(),
@@ -65,7 +60,6 @@ def lp_train_step(model, dataloader, loss_fn, optimizer, device='cpu'):
         train_acc += (y_pred_class == y).sum().item() / len(y_pred)
     return train_loss / len(dataloader), train_acc / len(dataloader)
 
-
 def lp_test_step(model, dataloader, loss_fn, device='cpu'):
     model.eval()
     test_loss, test_acc = 0, 0
@@ -79,7 +73,6 @@ def lp_test_step(model, dataloader, loss_fn, device='cpu'):
             test_acc += (test_pred_labels == y).sum().item() / len(test_pred_labels)
     return test_loss / len(dataloader), test_acc / len(dataloader)
 
-
 def lp_train(model, train_dataloader, test_dataloader, optimizer, loss_fn, epochs, device='cpu'):
     results = {'train_loss': [], 'train_acc': [], 'test_loss': [], 'test_acc': []}
     for epoch in range(epochs):
@@ -90,13 +83,11 @@ def lp_train(model, train_dataloader, test_dataloader, optimizer, loss_fn, epoch
         for k, v in zip(results, (train_loss, train_acc, test_loss, test_acc)): results[k].append(v)
     return results
 
-
 def lp_epoch(model, x, y, xt, yt, bs=BS):
     "One epoch of the learnpytorch-style engine, loaders built the way the course builds them."
     train_dl = DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
     test_dl = DataLoader(TensorDataset(xt, yt), batch_size=bs, shuffle=False)
     return lp_train(model, train_dl, test_dl, torch.optim.SGD(model.parameters(), lr=LR), F.cross_entropy, 1)
-
 
 def fetch(x, y, bs=BS, index_select=False):
     "Shuffle the cheapest way: one randperm, then index a batch of rows per step. -> samples seen."
@@ -107,22 +98,18 @@ def fetch(x, y, bs=BS, index_select=False):
         n += len(xb)
     return n
 
-
 def fetch_loader(dl):
     "Iterate one epoch of a loader, touching each batch. -> samples seen."
     return sum(len(xb) for xb, yb in dl)
-
 
 def torch_loader(x, y, bs=BS, **kw):
     "torch's default shuffled loader over a TensorDataset (per-item __getitem__ + default_collate)."
     return DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True, **kw)
 
-
 def hand_update(params, lr=LR):
     "The bare SGD update without torch.optim: `p -= lr * p.grad`, in place, then `p.grad = None`."
     with torch.no_grad():
         for p in params: p.add_(p.grad, alpha=-lr); p.grad = None
-
 
 def steps(opt, params, grads):
     "For each set of grads: set `.grad`, then `opt.step(); opt.zero_grad()` (`opt=None`: the hand update)."
@@ -130,7 +117,6 @@ def steps(opt, params, grads):
         for p, g in zip(params, gs): p.grad = g
         if opt is not None: opt.step(); opt.zero_grad()
         else: hand_update(params)
-
 
 def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='torch', autocast=False, fwd=None):
     "The hand-written training epoch with one knob turned (see run.group_knobs); `bar` is redrawn every bar.interval s."

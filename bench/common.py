@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FASHION = Path('/usr/share/datasets/fashion-mnist')  # apt-get install -y dataset-fashion-mnist
 BS, LR, SEED = 64, 0.1, 42
 
-
 def load_data(quick=False, n_quick=2000):
     "Normalized float32 (N, 784) pixels and int64 labels, train and test, and where they came from."
     if (FASHION/'train-images-idx3-ubyte.gz').exists():
@@ -27,21 +26,17 @@ def load_data(quick=False, n_quick=2000):
         name = f'{name.split(" (")[0]}, first {len(x)} train / {len(xt)} test samples (--quick)'
     return dict(x=x, y=y, xt=xt, yt=yt, name=name)
 
-
 def master_model():
     "One seeded 784-50-10 MLP (torch's nn.Sequential); every contender trains a deep copy of it."
     torch.manual_seed(SEED)
     return nn.Sequential(nn.Linear(784, 50), nn.ReLU(), nn.Linear(50, 10))
 
-
 def fresh(master): return copy.deepcopy(master)
-
 
 @contextlib.contextmanager
 def Sink():
     "Send prints and progress bars to os.devnull during a timed run (their formatting and writing still count)."
     with open(os.devnull, 'w') as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f): yield
-
 
 def case(master, fn, model=fresh):
     "A contender for `interleave`: its setup copies `master` (untimed); its run calls `fn(copy)`, printing to devnull."
@@ -51,7 +46,6 @@ def case(master, fn, model=fresh):
             with Sink(): fn(m)
         return run
     return make
-
 
 def interleave(cases, rounds, warmup=1, log=print):
     """Time `cases` {name: make}: `make()` sets up, untimed, and returns the `run` to time. Rounds go A B C, B C A,
@@ -66,15 +60,12 @@ def interleave(cases, rounds, warmup=1, log=print):
         log(f'  round {r + 1}/{rounds} done')
     return times
 
-
 def med(ts): return statistics.median(ts)
-
 
 def loadavg():
     "The 1-minute load average (above the core count, other work competed with the benchmark)."
     try: return round(os.getloadavg()[0], 2)
     except OSError: return None
-
 
 def machine():
     "CPU model, cores, torch and Python versions: what a reader needs to judge the numbers."

@@ -23,15 +23,12 @@ GOALS = {'train_vs_hand': ('<= 1.00x', 1.00), 'train_vs_lp': ('>= 2.0x faster', 
          'dl_vs_raw': ('<= 1.10x', 1.10), 'dl_vs_torch': ('>= 1.7x faster', 1 / 1.7), 'nbdev_test': ('<= 120 s', 120.0)}
 GROUPS, ROWS, CHECKS, EXTRA = {}, [], [], {}
 
-
 def log(*a): print(*a, flush=True)
-
 
 def group(fn):
     "Register a group of contenders: `fn(d, master, a)` times them and records rows (`--only` names it)."
     GROUPS[fn.__name__.removeprefix('group_')] = fn
     return fn
-
 
 def row(key, fig, what, times, name, base, info=False, **extra):
     "Record one figure: the medians of `times[name]` and `times[base]` and the median of their per-round ratios."
@@ -42,11 +39,9 @@ def row(key, fig, what, times, name, base, info=False, **extra):
     if key in GOALS: r.update(goal=GOALS[key][0], bound=GOALS[key][1], met=r['ratio'] <= GOALS[key][1])
     ROWS.append(r)
 
-
 def check(name, ok, detail=''):
     CHECKS.append(dict(name=name, ok=bool(ok), detail=detail))
     log(f'  check {"ok  " if ok else "FAIL"} {name}{": " + detail if detail else ""}')
-
 
 @group
 def group_epoch(d, master, a):
@@ -69,7 +64,6 @@ def group_epoch(d, master, a):
     check('trainkit.train trains like the hand loop', len(acc) == 1 and acc[0] > floor and abs(acc[0] - ha) < 0.1,
           f'test acc {acc} vs {ha:.3f}')
 
-
 @group
 def group_ladder(d, master, a):
     log('\n[l] ladder: the hand-written training loop turned into trainkit\'s train() one piece at a time')
@@ -82,7 +76,6 @@ def group_ladder(d, master, a):
                  lambda m: train(m, dl(), None, F.cross_entropy, sgd(m), 1, progress=True)}
     times = interleave({k: case(master, v) for k, v in rungs.items()}, a.rounds, a.warmup, log)
     for k in list(rungs)[1:]: row('ladder', 'l', k, times, k, 'hand loop (torch.optim.SGD)', info=True)
-
 
 @group
 def group_sgd(d, master, a):
@@ -112,7 +105,6 @@ def group_sgd(d, master, a):
     check('trainkit SGD == torch.optim.SGD after 50 steps (bit for bit)',
           all(torch.equal(p, q) for p, q in zip(ma.parameters(), mb.parameters())))
 
-
 @group
 def group_fetch(d, master, a):
     log('\n[4] one shuffled epoch of batches, fetched and touched (no model)')
@@ -135,12 +127,10 @@ def group_fetch(d, master, a):
     torch.manual_seed(0); theirs = torch.cat([b[0] for b in B.torch_loader(idx, idx)])
     check('trainkit DataLoader visits the samples in torch\'s order for the same torch.manual_seed', torch.equal(ours, theirs))
 
-
 def _two_threads(m, x, y):
     torch.set_num_threads(2)
     try: B.knob_train(m, x, y)
     finally: torch.set_num_threads(1)
-
 
 @group
 def group_knobs(d, master, a):
@@ -183,7 +173,6 @@ def group_knobs(d, master, a):
             floor, hand = med(times['batch size 6000 (arithmetic floor)']), med(times['hand loop'])
             EXTRA['overhead'].update(floor_ms=floor * 1e3, hand_ms=hand * 1e3, per_step_us=(hand - floor) / n * 1e6)
 
-
 @group
 def group_nbdev_test(d, master, a):
     "Figure 5: the whole test suite's wall time, one run in a subprocess (full mode only)."
@@ -197,7 +186,6 @@ def group_nbdev_test(d, master, a):
                      goal=GOALS['nbdev_test'][0], bound=120.0, met=rc == 0 and t <= 120, info=False))
     check('nbdev_test passes', rc == 0, f'exit {rc}')
 
-
 def table(rows):
     "The results as text: figure, what, contender time, baseline time, ratio, goal, met or missed."
     fmt = lambda t, r: f'{t:9.1f} s ' if r['key'] == 'nbdev_test' else f'{t / r["steps"] * 1e6:8.0f} us' if 'steps' in r \
@@ -210,7 +198,6 @@ def table(rows):
         base, ratio = (fmt(r['t_base'], r), f'{r["ratio"]:.2f}x') if 'ratio' in r else ('', '')
         out.append(f'{r["fig"]:<3} {what:<74} {fmt(r["t"], r)} {base:>11} {ratio:>7}  {r.get("goal", "info"):<15} {res}')
     return '\n'.join(out)
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='python -m bench', description=__doc__.splitlines()[0], epilog=__doc__,

@@ -8,21 +8,16 @@ from trainkit.optimizer import SGD
 from trainkit.sequential import Sequential
 from trainkit.train import train
 
-from .common import BS, LR, Sink
-
+from .common import BS, LR
 
 def loader(x, y, bs=BS, shuffle=True): return DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=shuffle)
 
-
 def sgd(params, **kw): return SGD(params, **{'lr': LR, **kw})
 
-
 def train_epoch(model, x, y, xt, yt, bs=BS):
-    "One epoch of `train`: trainkit's shuffled DataLoader and SGD, metrics, the progress bar drawn into devnull."
-    with Sink():
-        return train(model, loader(x, y, bs), loader(xt, yt, bs, False), F.cross_entropy, sgd(model.parameters()),
-                     epochs=1, progress=True)
-
+    "One epoch of `train`: trainkit's shuffled DataLoader and SGD, metrics, the progress bar (into run.case's devnull)."
+    return train(model, loader(x, y, bs), loader(xt, yt, bs, False), F.cross_entropy, sgd(model.parameters()), 1,
+                 progress=True)
 
 def own_model(master):
     "trainkit's Sequential(Linear, ReLU, Linear) holding a copy of `master`'s numbers."

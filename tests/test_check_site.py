@@ -30,18 +30,15 @@ PAGES = {
 NEED = {'good.html': [('f', 'def f(x):\n    return x'), ('A.g', '@patch\ndef g(self:A): pass')],
         'bad.html': [('h', 'def h(a):\n    pass')]}
 
-
 def site(tmp_path):
     for name, body in PAGES.items():
         (tmp_path/name).write_text(f'<html><body>{SIDEBAR}<main id="quarto-document-content">{body}</main></body></html>')
     return cs.Site(tmp_path, URL, f'[a]({URL}/good.html#there) [b]({URL}/05_module.html) [c]({URL})', NEED)
 
-
 def test_clean_page_passes(tmp_path):
     res, lines = cs.check_site(site(tmp_path))
     assert res['good.html'] == {k: [] for k in cs.KINDS}
     assert lines['good.html'] == 5
-
 
 def test_each_defect_is_caught(tmp_path):
     res, _ = cs.check_site(site(tmp_path))
@@ -62,7 +59,6 @@ def test_each_defect_is_caught(tmp_path):
     assert res['bad.html']['titles'] == ['the index table says "Wrong title" but the sidebar title is "Bad page": use one '
                                          'name (the notebook\'s `# Title` is the sidebar\'s)']
 
-
 def test_definitions_follow_the_markers(tmp_path):
     (tmp_path/'m.py').write_text('__all__ = ["f"]\n# %% ../nbs/01_a.ipynb #1\ndef f():\n    "One line."\n'
                                  '# %% ../nbs/02_b.ipynb #2\n@patch\ndef g(self:(A, B)): pass\nx = 1\n'
@@ -71,7 +67,6 @@ def test_definitions_follow_the_markers(tmp_path):
     assert [n for n, *_ in d['01_a.ipynb']] == ['f'] and d['01_a.ipynb'][0][2:] == ('One line.', True)
     assert [n for n, *_ in d['02_b.ipynb']] == ['A|B.g', 'C.h', '_K']
     assert cs.page_of('05_module.ipynb') == 'module.html' and cs.page_of('index.ipynb') == 'index.html'
-
 
 def test_without_quarto_the_site_part_is_skipped(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv('PATH', str(tmp_path))

@@ -9,16 +9,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from conftest import python
 from trainkit.train import CheckpointError, load_checkpoint, save_checkpoint, train
 
-
 def mlp(): return torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
-
 
 @pytest.fixture
 def one_thread():
     n = torch.get_num_threads(); torch.set_num_threads(1)   # fork() and OpenMP's thread pool do not mix
     yield
     torch.set_num_threads(n)
-
 
 @pytest.mark.slow
 def test_sigkill_during_saves_leaves_a_whole_checkpoint(tmp_path, one_thread):
@@ -43,7 +40,6 @@ def test_sigkill_during_saves_leaves_a_whole_checkpoint(tmp_path, one_thread):
     left = [p.name for p in tmp_path.iterdir() if p != path]
     assert len(left) <= 1, f'killed writers\' temp files pile up: {left}'   # each save removes earlier ones
 
-
 RUN = '''
 import sys, torch, torch.nn.functional as F
 from trainkit.datasets import mnist_sample, normalize
@@ -60,7 +56,6 @@ train(model, train_dl, test_dl, F.cross_entropy, opt, epochs, save_path=ckpt, re
 torch.save(model.state_dict(), out)
 '''
 
-
 @pytest.mark.slow
 def test_resume_in_a_new_process_is_exact(tmp_path):
     for args in [(4, 'straight.pt', 'no', 'a.pt'), (2, 'ck.pt', 'no', 'half.pt'), (4, 'ck.pt', 'resume', 'b.pt')]:
@@ -70,19 +65,16 @@ def test_resume_in_a_new_process_is_exact(tmp_path):
     assert [k for k in a if not torch.equal(a[k], b[k])] == [], '4 epochs != 2 + save + load in a new process + 2'
     assert any(not torch.equal(a[k], half[k]) for k in a), 'the second half changed nothing: the test proved little'
 
-
 class Payload:
     "Unpickling this runs os.mkdir(path): what a malicious checkpoint would do."
     def __init__(self, path): self.path = str(path)
     def __reduce__(self): return os.mkdir, (self.path,)
-
 
 def test_a_pickled_payload_is_refused_without_running(tmp_path):
     ran = tmp_path/'payload-ran'
     torch.save({'trainkit_checkpoint': 1, 'model': {}, 'note': Payload(ran)}, tmp_path/'evil.pt')
     with pytest.raises(CheckpointError): load_checkpoint(tmp_path/'evil.pt')
     assert not ran.exists()
-
 
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path):
     torch.manual_seed(0)

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 import colab  # noqa: E402  (the Colab header's single source of truth)
+from colab import notebooks  # noqa: E402
 
 SKIP, WIDTH = 77, 100   # 77: "skipped", as automake's test drivers read it
 GET_QUARTO = ('Get Quarto 1.7.34 with `bash ../shared/tools/quarto/install.sh` (offline, 2-4 min) or Quarto\'s own '
@@ -31,17 +32,9 @@ GARBLED = re.compile(r'(?<![\w-])[\u2013\u2014][A-Za-z]')
 TORCH_NAME = re.compile(r'(torch|nn|F)\.')
 TORCH_S = re.compile(r'torch[\u2019\']s\s*$', re.I)
 
-
-def notebooks(root=ROOT):
-    "The docs pages' notebooks, index first."
-    nbs = [p for p in (root/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.'))]
-    return sorted(nbs, key=lambda p: '' if p.name == 'index.ipynb' else p.name)
-
-
 def page_of(nb_name):
     "The page Quarto renders a notebook to: the number prefix is dropped (05_module.ipynb -> module.html)."
     return re.sub(r'^\d+_', '', Path(nb_name).stem) + '.html'
-
 
 def _patched(node):
     "`Cls.name` for a `@patch`/`@patch_to(Cls)` function, else `name`."
@@ -53,7 +46,6 @@ def _patched(node):
             cls = re.sub(r'[()\s]', '', ast.unparse(node.args.args[0].annotation)).replace(',', '|')
             return f'{cls}.{node.name}'
     return node.name
-
 
 def definitions(lib):
     """{notebook name: [(name, source, docstring, exported)]}: the top-level defs and classes of `lib`/*.py, each
@@ -75,11 +67,10 @@ def definitions(lib):
             out.setdefault(nb, []).append((_patched(n), src, ast.get_docstring(n), n.name in names))
     return out
 
-
 def source_problems(root=ROOT):
     "{where: [problem]} for what must hold without Quarto."
     import yaml
-    out, nbs = {}, notebooks(root)
+    out, nbs = {}, notebooks()
     add = lambda where, msg: out.setdefault(where, []).append(msg)
     names = [p.name for p in nbs]
 
@@ -106,14 +97,12 @@ def source_problems(root=ROOT):
         for m in colab.problems(p, cfg): add(f'nbs/{p.name}', f'{m} (fix: python tools/colab.py --fix nbs/{p.name})')
     return out
 
-
 def copy_tree(dst):
     "The working tree as a fresh clone plus uncommitted changes would have it (git's tracked and new files), in `dst`."
     ls = subprocess.run(['git', 'ls-files', '-z', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True)
     for f in ls.stdout.decode().split('\0'):
         if f and (ROOT/f).is_file() and not {'.git', '_docs', '_proc', '.venv'} & set(Path(f).parts):
             (dst/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT/f, dst/f)
-
 
 def render(dst):
     "Copy the tree to `dst` and run nbdev_docs there. -> (ok, log tail)"
@@ -123,7 +112,6 @@ def render(dst):
     p = subprocess.run([exe], cwd=dst, env=env, capture_output=True, text=True)
     (dst/'nbdev_docs.log').write_text(p.stdout + p.stderr, encoding='utf-8')
     return p.returncode == 0 and (dst/'_docs'/'index.html').exists(), (p.stdout + p.stderr).splitlines()[-30:]
-
 
 class Site:
     "A rendered site: parsed pages, their ids, the README, and what each page must show."
@@ -148,7 +136,6 @@ class Site:
         if path in ('', '.') or path.endswith('/'): path = path.rstrip('.') + 'index.html'
         return path, urllib.parse.unquote(u.fragment)
 
-
 def _code_blocks(main):
     "(kind, text) of every <pre> on the page: kind is code (a cell's source), output, or doc (show_doc, markdown)."
     for pre in main.find_all('pre'):
@@ -156,16 +143,13 @@ def _code_blocks(main):
         cls = ' '.join(div.get('class', [])) if div else ''
         yield ('code' if 'cell-code' in cls else 'output' if 'cell-output' in cls else 'doc'), pre.get_text()
 
-
 def _prose(main):
     "Every text node a reader sees outside code, math and scripts."
     for s in main.find_all(string=True):
         if s.find_parent(['code', 'pre', 'script', 'style']) is None and s.find_parent(class_='math') is None:
             yield str(s)
 
-
 def _norm(src): return '\n'.join(l.rstrip() for l in src.splitlines() if l.strip())
-
 
 def check_hidden(site, page, main):
     "a. Every def/class the page's notebook exports into trainkit/ appears in a visible code cell."
@@ -176,12 +160,10 @@ def check_hidden(site, page, main):
     return [f'{len(hidden)} of {len(need)} implementations are not shown: {", ".join(hidden)}. Fix: export them with '
             '`#| exports` (shown) instead of `#| export` (hidden), or fold long ones with `#| code-fold: true`']
 
-
 # What an undocumented override shows as its API docs: the first lines of Python's builtin dunders' docstrings.
 BUILTIN_DOCS = sorted({' '.join(v.__doc__.split('\n')[0].split()) for c in (object, type, int, list, dict, tuple, str)
                        for k, v in vars(c).items() if k.startswith('__') and callable(v) and isinstance(v.__doc__, str)
                        and len(v.__doc__.split('\n')[0]) > 12})
-
 
 def check_links(site, page, main):
     "b. Internal links and anchors resolve; no torch name links to trainkit's page."
@@ -200,7 +182,6 @@ def check_links(site, page, main):
                 out.append(f'"{text}" means torch\'s but links to trainkit\'s {target}: write torch\'s full name '
                            'in backticks (e.g. `torch.utils.data.DataLoader`), which nbdev leaves unlinked')
     return out
-
 
 def check_garbled(site, page, main):
     "c. Things that rendered wrong or leaked."
@@ -239,11 +220,9 @@ def check_garbled(site, page, main):
             break
     return out
 
-
 def _around(text, what, n=30):
     i = text.find(what)
     return '"' + ' '.join(text[max(0, i - n): i + len(what) + n].split()) + '"'
-
 
 def check_wide(site, page, main):
     "d. No code or output line wider than WIDTH characters. -> ([problem], lines checked)"
@@ -253,7 +232,6 @@ def check_wide(site, page, main):
     shown = ''.join(f'\n      {len(l)}: {l[:90]}...' for l in wide[:3])
     return [f'{len(wide)} of {len(lines)} code/output lines are wider than {WIDTH} characters (print shapes and '
             f'summaries, wrap long lines, keep docments short):{shown}'], len(lines)
-
 
 def check_titles(site):
     "e. {page: [problem]}: the index page's lesson table says each page's sidebar title."
@@ -267,7 +245,6 @@ def check_titles(site):
             out.setdefault(page, []).append(f'the index table says "{text}" but the sidebar title is "{titles.get(page)}":'
                                             ' use one name (the notebook\'s `# Title` is the sidebar\'s)')
     return out
-
 
 def check_site(site):
     "{page: {kind: [problem]}} and {page: lines checked}, for every page plus README.md."
@@ -287,11 +264,9 @@ def check_site(site):
                                                             'link there, then python tools/readme.py)' for d in dead]}
     return res, lines
 
-
 def load_site(docs, lib=ROOT/'trainkit'):
     cfg, readme = colab.settings(), (ROOT/'README.md').read_text(encoding='utf-8')
     return Site(docs, cfg['doc_host'] + cfg['doc_baseurl'], readme, {page_of(nb): d for nb, d in definitions(lib).items()})
-
 
 def report(res, lines, only=None):
     "Print the table and the problems. -> number of problems reported"
@@ -303,7 +278,6 @@ def report(res, lines, only=None):
     for p, ms in msgs.items():
         if ms: print(f'\n{p}: {len(ms)} problem(s)' + ''.join(f'\n  - {m}' for m in ms))
     return sum(map(len, msgs.values()))
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='check_site.py', description=__doc__.splitlines()[0])
@@ -343,6 +317,5 @@ def main(argv=None):
     n = report(res, lines, only)
     print(f'\nsite checks: {len(lines)} pages, {n} problem(s) ({time.perf_counter() - t0:.0f} s)')
     return int(bad > 0 or n > 0)
-
 
 if __name__ == '__main__': sys.exit(main())

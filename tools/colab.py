@@ -15,12 +15,10 @@ INSTALL_TAG = '# Colab only:'
 OLD_BADGE = '[![Open In Colab]'
 SVG = 'https://colab.research.google.com/assets/colab-badge.svg'
 
-
 def settings():
     "The [DEFAULT] section of settings.ini."
     cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini', encoding='utf-8')
     return cp['DEFAULT']
-
 
 def install_source(cfg):
     "Source of the hidden install cell."
@@ -32,22 +30,21 @@ def install_source(cfg):
             f"    if subprocess.run(pip + ['{cfg['lib_name']}>=0.1']).returncode:  # not on PyPI yet? take it from GitHub\n"
             f"        subprocess.run(pip + ['git+{cfg['git_url']}'], check=True)")
 
-
 def badge_source(cfg, name):
     "The Colab badge cell for notebook `name`: a link around an image, inline (Jupyter, Colab and Quarto agree)."
     url = f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/{cfg['nbs_path']}/{name}"
     return f'<a href="{url}"><img src="{SVG}" alt="Open In Colab"></a>'
 
-
 def _is_badge(src): return src.startswith(OLD_BADGE) or (src.startswith('<a href=') and SVG in src)
 
+def notebooks():
+    "The docs pages' notebooks, index first (nbdev skips names starting with `_`)."
+    return sorted((p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.'))),
+                  key=lambda p: '' if p.name == 'index.ipynb' else p.name)
 
-def lesson_notebooks():
-    return sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if p.name != 'index.ipynb' and not p.name.startswith('_'))
-
+def lesson_notebooks(): return notebooks()[1:]
 
 def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-
 
 def problems(path, cfg):
     "What is wrong with `path`'s header, as a list of strings (empty when all is well)."
@@ -64,7 +61,6 @@ def problems(path, cfg):
                    'the cell after the title is not this notebook\'s Colab badge')
     return out
 
-
 def _put(cells, i, kind, src, is_it):
     "Make cells[i] a `kind` cell with `src`: reuse (and move) an existing cell for which `is_it` holds, else insert one."
     old = next((c for c in cells if c['cell_type'] == kind and is_it(_src(c))), None)
@@ -75,7 +71,6 @@ def _put(cells, i, kind, src, is_it):
     old['source'] = src
     cells.insert(i, old)
 
-
 def fix(path, cfg):
     "Insert or refresh the install cell and the badge in `path`, leaving every other cell as it is."
     nb = json.loads(path.read_text(encoding='utf-8'))
@@ -85,7 +80,6 @@ def fix(path, cfg):
     if title is None: sys.exit(f'{path}: write the title cell (`# Title` + `> description`) first')
     _put(cells, title + 1, 'markdown', badge_source(cfg, path.name), _is_badge)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +96,5 @@ def main():
             bad += 1; print(f'{p.relative_to(ROOT)}: {msg}  (fix: python tools/colab.py --fix {p.relative_to(ROOT)})')
     if bad: sys.exit(1)
     print(f'colab headers: {len(nbs)} notebooks ok')
-
 
 if __name__ == '__main__': main()

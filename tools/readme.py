@@ -11,7 +11,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
 def render():
     "The README text that nbs/index.ipynb gives."
     cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini', encoding='utf-8')
@@ -29,7 +28,6 @@ def render():
             out = ''.join(''.join(o['text']) for o in c.get('outputs', []) if o.get('output_type') == 'stream').strip()
             if out: parts.append(f'```\n{out}\n```')
     return '\n\n'.join(parts) + '\n'
-
 
 if __name__ == '__main__':
     text, readme = render(), ROOT/'README.md'

@@ -20,10 +20,8 @@ CDN = re.compile(r'https://cdn\.jsdelivr\.net/npm/mathjax@3/')
 HEIGHT = ('<script>addEventListener("load", () => setTimeout(() => document.body.dataset.pageHeight = '
           'document.documentElement.scrollHeight, 1500))</script></body>')
 
-
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
-
 
 def chrome(profile, *args):
     exe = next((shutil.which(n) for n in ('chromium', 'chromium-browser', 'google-chrome') if shutil.which(n)), None)
@@ -32,7 +30,6 @@ def chrome(profile, *args):
            '--disable-component-update', '--disable-sync', '--no-first-run', f'--user-data-dir={profile}',
            '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--virtual-time-budget=8000', *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,6 +69,5 @@ def main():
             print(f'{p:24} {h:6d} px  {-(-im.height // TILE):3d} tiles  {png.relative_to(check_site.ROOT)}')
         server.shutdown()
     finally: shutil.rmtree(tmp, ignore_errors=True)
-
 
 if __name__ == '__main__': main()
