@@ -1,8 +1,9 @@
 """The pip door and the Colab door: trainkit as its users meet it. The wheel and sdist are built from a copy of the
 working tree and checked as the package index would; the wheel alone goes into a brand-new venv outside the repo,
 is used offline from an empty directory, and every notebook runs there the way Colab runs it (a copy outside the
-repo, a kernel in that venv, no network). A notebook has 60 s unless its title cell says `- slow_ok: <reason>`."""
-import email, json, os, re, shutil, subprocess, sys, tarfile, time, zipfile
+repo, a kernel in that venv, no network). Speed is reported, never asserted (shared machines are noisy): a notebook
+over 60 s warns, unless its title cell says `- slow_ok: <reason>` (then over 300 s); a cell over 10 min fails."""
+import email, json, os, re, shutil, subprocess, sys, tarfile, time, warnings, zipfile
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -114,10 +115,10 @@ def test_colab_door(path, user, kernel, monkeypatch):
     nb.cells.append(nbformat.v4.new_code_cell("import sys; m = sys.modules.get('trainkit'); "
                                               "print(sys.prefix, m.__file__ if m else '-')"))
     t0 = time.perf_counter()
-    try: NotebookClient(nb, kernel_name='fresh', timeout=limit, resources={'metadata': {'path': str(d)}}).execute()
+    try: NotebookClient(nb, kernel_name='fresh', timeout=600, resources={'metadata': {'path': str(d)}}).execute()
     finally: nbformat.write(nb, d/path.name)                     # the executed copy, to look at when it fails
     took, (prefix, tk) = time.perf_counter() - t0, nb.cells[-1].outputs[0]['text'].split()
     venv = user['venv'].resolve()   # the kernel is the fresh venv's, and so is any trainkit it imported
     assert Path(prefix).resolve() == venv and (tk == '-' or Path(tk).resolve().is_relative_to(venv)), (prefix, tk)
-    assert took <= limit, f'{path.name} took {took:.0f} s of its {limit} s: make it faster, or say why in its title ' \
-                          'cell: `- slow_ok: <reason>`'
+    if took > limit: warnings.warn(f'{path.name} took {took:.0f} s, over its {limit} s: make it faster, or say why in '
+                                   'its title cell: `- slow_ok: <reason>` (or the machine was busy)')

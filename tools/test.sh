@@ -43,7 +43,7 @@ step "README.md is generated from nbs/index.ipynb" python tools/readme.py --chec
 step "source checks: sidebar, index, docstrings, Colab headers" python tools/check_site.py --part source
 step "nbdev_test: every notebook's tests" nbdev_test --n_workers 2
 step "real site: Quarto render, what a reader sees" slow python tools/check_site.py --part site
-pytest_args=(-q -p no:cacheprovider tests); (( fast )) && pytest_args+=(-m "not slow")
+pytest_args=(-q -p no:cacheprovider --durations=8 tests); (( fast )) && pytest_args+=(-m "not slow")
 step "pytest tests/: processes, CLI, wheel + Colab doors" python -m pytest "${pytest_args[@]}"
 step "benchmark runs (--quick, no timing assertions)" slow python -m bench --quick
 
