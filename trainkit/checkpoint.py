@@ -54,7 +54,7 @@ def get_rng_state(*loaders) -> dict:
     return st
 
 # %% ../nbs/09_checkpoint.ipynb #74f7c7b1
-def set_rng_state(state:dict, # from `get_rng_state`
+def set_rng_state(state:dict, # what get_rng_state returned
                   *loaders): # the same loaders, in the same order
     "Restore the random states `get_rng_state` saved."
     version, internal, gauss = state['python']
@@ -157,7 +157,7 @@ def _read(path:Path, map_location):
         raise CheckpointError(f"{path} is damaged ({e}): use an intact copy") from None
 
 # %% ../nbs/09_checkpoint.ipynb #ea05a50b
-def load_checkpoint(path, # a file written by `save_checkpoint`
+def load_checkpoint(path, # a file save_checkpoint wrote
                     model=None, # load the weights into it (strict)
                     optimizer=None, # load the optimizer state into it
                     map_location='cpu', # where the tensors land
