@@ -47,16 +47,18 @@ def case(master, fn, model=fresh):
         return run
     return make
 
-def interleave(cases, rounds, warmup=1, log=print):
+def interleave(cases, rounds, warmup=1, log=print, clock=time.process_time):
     """Time `cases` {name: make}: `make()` sets up, untimed, and returns the `run` to time. Rounds go A B C, B C A,
-    C A B, ... (rotated, never A A A B B B) after `warmup` untimed rounds. -> {name: [seconds per round]}"""
+    C A B, ... (rotated, never A A A B B B) after `warmup` untimed rounds. -> {name: [seconds per round]}
+    The clock is this process's CPU time: on one thread it is what the work costs, whatever else the machine runs
+    (pass `time.perf_counter` where a contender uses other threads or processes)."""
     names, times = list(cases), {k: [] for k in cases}
     for _ in range(warmup):
         for k in names: cases[k]()()
     for r in range(rounds):
         for k in names[r % len(names):] + names[:r % len(names)]:
             run = cases[k](); gc.collect()
-            t0 = time.perf_counter(); run(); times[k].append(time.perf_counter() - t0)
+            t0 = clock(); run(); times[k].append(clock() - t0)
         log(f'  round {r + 1}/{rounds} done')
     return times
 

@@ -19,7 +19,7 @@ from trainkit.train import ProgressBar, train, train_step
 from . import baselines as B, tk
 from .common import BS, LR, ROOT, Sink, case, fresh, interleave, load_data, loadavg, machine, master_model, med
 
-GOALS = {'train_vs_hand': ('<= 1.00x', 1.00), 'train_vs_lp': ('>= 2.0x faster', 0.50), 'sgd_vs_torch': ('<= 0.80x', 0.80),
+GOALS = {'train_vs_hand': ('<= 1.00x', 1.00), 'sched_vs_hand': ('<= 1.05x', 1.05), 'train_vs_lp': ('>= 2.0x faster', 0.50), 'sgd_vs_torch': ('<= 0.80x', 0.80),
          'dl_vs_raw': ('<= 1.10x', 1.10), 'dl_vs_torch': ('>= 1.7x faster', 1 / 1.7), 'nbdev_test': ('<= 120 s', 120.0)}
 GROUPS, ROWS, CHECKS, EXTRA = {}, [], [], {}
 
@@ -51,11 +51,14 @@ def group_epoch(d, master, a):
         epoch(m, d['x'], d['y'], d['xt'], d['yt'])), model)
     times = interleave({'hand': c('hand', B.hand_epoch), 'learnpytorch': c('learnpytorch', B.lp_epoch),
                         'trainkit.train': c('trainkit.train', tk.train_epoch),
+                        'trainkit.train+schedule': c('sched', tk.train_epoch_sched),
                         'trainkit.train+own model': c('own', tk.train_epoch, tk.own_model)}, a.rounds, a.warmup, log)
     row('train_vs_hand', '1', 'trainkit.train.train (its DataLoader with shuffle, its SGD, metrics, progress bar) vs '
         'hand-written slicing loop + torch.optim.SGD', times, 'trainkit.train', 'hand')
     row('train_vs_lp', '2', 'trainkit.train.train vs learnpytorch-style engine (torch DataLoader with shuffle, .item() '
         'per batch)', times, 'trainkit.train', 'learnpytorch')
+    row('sched_vs_hand', '1s', 'trainkit.train with progress bar, metrics and a OneCycle schedule stepped every batch '
+        '(scheduler=) vs the hand-written loop', times, 'trainkit.train+schedule', 'hand')
     row('own_vs_hand', 'i', 'trainkit.train.train with trainkit\'s own Sequential/Linear vs hand-written loop', times,
         'trainkit.train+own model', 'hand', info=True)
     row('lp_vs_hand', 'i', 'learnpytorch-style engine vs hand-written loop', times, 'learnpytorch', 'hand', info=True)
@@ -163,7 +166,7 @@ def group_knobs(d, master, a):
     EXTRA['overhead'] = dict(steps=n, compile=cc)
     for g, cases in groups.items():
         log(f'\n[k] knobs, {g}: the hand-written training epoch (train set only) with one thing changed')
-        times = interleave(cases, min(a.rounds, 7), a.warmup, log)   # information, not goals: 7 rounds at most
+        times = interleave(cases, min(a.rounds, 7), a.warmup, log, time.perf_counter)   # wall: threads, workers
         for k in cases:
             if k == 'hand loop' or (g == 'the second core' and k == 'torch DataLoader(shuffle=True)'): continue
             extra = dict(group=g, compile_cold_s=cc.get('cold_s')) if 'compile' in k else dict(group=g)
@@ -180,7 +183,7 @@ def group_nbdev_test(d, master, a):
     log('\n[5] nbdev_test --n_workers 2 (one run, in a subprocess, from the repo root)')
     exe, p = shutil.which('nbdev_test') or str(Path(sys.executable).with_name('nbdev_test')), []
     t = interleave({'nbdev_test': lambda: lambda: p.append(subprocess.run([exe, '--n_workers', '2'], cwd=ROOT,
-                                                                          capture_output=True))}, 1, 0, log)['nbdev_test'][0]
+                                                                          capture_output=True))}, 1, 0, log, time.perf_counter)['nbdev_test'][0]
     rc = p[0].returncode
     ROWS.append(dict(key='nbdev_test', fig='5', what='nbdev_test --n_workers 2 wall time (whole test suite)', t=t, rc=rc,
                      goal=GOALS['nbdev_test'][0], bound=120.0, met=rc == 0 and t <= 120, info=False))

@@ -19,6 +19,14 @@ def train_epoch(model, x, y, xt, yt, bs=BS):
     return train(model, loader(x, y, bs), loader(xt, yt, bs, False), F.cross_entropy, sgd(model.parameters()), 1,
                  progress=True)
 
+def train_epoch_sched(model, x, y, xt, yt, bs=BS):
+    "`train_epoch` plus a OneCycle schedule stepped every batch (`scheduler=`, `scheduler_interval='batch'`)."
+    from trainkit.schedule import OneCycleLR
+    train_dl, opt = loader(x, y, bs), sgd(model.parameters())
+    sched = OneCycleLR(opt, max_lr=LR, total_steps=len(train_dl), cycle_momentum=False)   # plain SGD still
+    return train(model, train_dl, loader(xt, yt, bs, False), F.cross_entropy, opt, 1, progress=True,
+                 scheduler=sched, scheduler_interval='batch')
+
 def own_model(master):
     "trainkit's Sequential(Linear, ReLU, Linear) holding a copy of `master`'s numbers."
     model = Sequential(Linear(784, 50), ReLU(), Linear(50, 10))
