@@ -195,11 +195,23 @@ def _stack(tensors):
 # %% ../nbs/08_data.ipynb #51b1deba
 class DataLoader:
     "Batches of `dataset`, with torch.utils.data.DataLoader's arguments, defaults and rules."
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False, pin_memory_device='',
-                 in_order=True):
+    def __init__(self, dataset, # map-style or iterable dataset
+                 batch_size=1, # samples per batch; None: no batching
+                 shuffle=None, # a new random order each epoch
+                 sampler=None, # the order of the indices
+                 batch_sampler=None, # yields each batch's indices
+                 num_workers=0, # worker processes (torch's loader)
+                 collate_fn=None, # samples to batch: default_collate
+                 pin_memory=False, # batches in pinned memory
+                 drop_last=False, # drop a last, partial batch
+                 timeout=0, # seconds to wait for a worker
+                 worker_init_fn=None, # called in each worker
+                 multiprocessing_context=None, # 'fork', 'spawn' or 'forkserver'
+                 generator=None, # draws the random order
+                 *, prefetch_factor=None, # batches ahead, per worker
+                 persistent_workers=False, # keep workers between epochs
+                 pin_memory_device='', # where to pin memory
+                 in_order=True): # workers' batches in sampler order
         _check_args(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator)
         if batch_sampler is not None: batch_size, drop_last = None, False   # it decides the batches
         if sampler is None and not isinstance(dataset, IterableDataset):
@@ -288,6 +300,7 @@ def _check_args(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last,
 
 @patch
 def __setattr__(self:DataLoader, name, value):
+    "Set an attribute, except those that decide the batches once they are set (torch's rule)."
     frozen = 'dataset', 'batch_size', 'sampler', 'batch_sampler', 'drop_last', 'persistent_workers'
     if name in frozen and name in vars(self):
         raise ValueError(f"{name} attribute should not be set after DataLoader is initialized: "

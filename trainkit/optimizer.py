@@ -13,14 +13,14 @@ from fastcore.basics import patch
 # %% ../nbs/07_optimizer.ipynb #02b3b45c
 class Optimizer(torch.optim.Optimizer):
     "Base class of trainkit's optimizers: parameter groups, `state`, `step` and `zero_grad`."
-    def __init__(self, params, # tensors, `(name, tensor)` pairs or group dicts
+    def __init__(self, params, # tensors, (name, tensor) pairs or group dicts
                  defaults:dict): # hyper-parameters of every group, unless set
         super().__init__(_param_list(params), defaults)  # defaults, state, hooks, add_param_group
 
 # %% ../nbs/07_optimizer.ipynb #aa30ede1
 @patch
 def add_param_group(self:Optimizer,
-                    param_group:dict): # `{'params': tensors, **hyper-parameters}`
+                    param_group:dict): # {'params': tensors, **hyper-parameters}
     "Add a group of tensors with its own hyper-parameters; the rest come from `defaults`."
     _check_group(param_group)                                 # a dict with 'params', not a set
     ps = param_group['params']
@@ -131,14 +131,16 @@ def step_group(self:Optimizer, group:dict):
 # %% ../nbs/07_optimizer.ipynb #7ada02e4
 class SGD(Optimizer):
     "Stochastic gradient descent with momentum and weight decay, as `torch.optim.SGD`."
-    def __init__(self, params, # tensors, `(name, tensor)` pairs or group dicts
+    def __init__(self, params, # tensors, (name, tensor) pairs or group dicts
                  lr:float=1e-3, # the size of each step
                  momentum:float=0, # velocity kept from step to step
                  dampening:float=0, # shrinks each gradient's share of velocity
-                 weight_decay:float=0, # L2 penalty: adds `weight_decay * p`
-                 nesterov:bool=False, # step along `g + momentum * b`
+                 weight_decay:float=0, # L2 penalty: adds weight_decay * p
+                 nesterov:bool=False, # step along g + momentum * b
                  *, maximize:bool=False, # climb instead of descend
-                 foreach=None, differentiable=False, fused=None): # torch's: defaults only
+                 foreach=None, # torch's switch: None or False
+                 differentiable=False, # torch's switch: False only
+                 fused=None): # torch's switch: None or False
         _check_sgd(lr, momentum, dampening, weight_decay, nesterov)    # torch's checks, with hints
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
@@ -181,15 +183,18 @@ def step_group(self:SGD, group:dict):
 # %% ../nbs/07_optimizer.ipynb #823bee01
 class Adam(Optimizer):
     "Adam: per-weight step sizes from running averages of the gradient, as `torch.optim.Adam`."
-    def __init__(self, params, # tensors, `(name, tensor)` pairs or group dicts
+    def __init__(self, params, # tensors, (name, tensor) pairs or group dicts
                  lr:float=1e-3, # the size of each step
-                 betas:tuple=(0.9, 0.999), # decay rates of `m` and `v`
+                 betas:tuple=(0.9, 0.999), # decay rates of m and v
                  eps:float=1e-8, # keeps the denominator above zero
-                 weight_decay:float=0, # L2 penalty (decoupled: `AdamW`)
-                 amsgrad:bool=False, # divide by the largest `v` so far
+                 weight_decay:float=0, # L2 penalty (decoupled in AdamW)
+                 amsgrad:bool=False, # divide by the largest v so far
                  *, maximize:bool=False, # climb instead of descend
                  decoupled_weight_decay:bool=False, # shrink weights directly (AdamW)
-                 foreach=None, capturable=False, differentiable=False, fused=None): # torch's
+                 foreach=None, # torch's switch: None or False
+                 capturable=False, # torch's switch: False only
+                 differentiable=False, # torch's switch: False only
+                 fused=None): # torch's switch: None or False
         _check_adam(lr, betas, eps, weight_decay)                      # torch's checks, with hints
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
@@ -232,8 +237,8 @@ def step_group(self:Adam, group:dict):
 class AdamW(Adam):
     "Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`."
     def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8,
-                 weight_decay:float=1e-2, # scales weights by `1 - lr * weight_decay`
-                 amsgrad:bool=False, **kwargs): # `Adam`'s keyword-only options
+                 weight_decay:float=1e-2, # scales weights by 1 - lr * weight_decay
+                 amsgrad:bool=False, **kwargs): # Adam's keyword-only options
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kwargs,
                          decoupled_weight_decay=True)
 
@@ -258,7 +263,7 @@ def state_dict(self:Optimizer):
 # %% ../nbs/07_optimizer.ipynb #c2032ac7
 @patch
 def load_state_dict(self:Optimizer,
-                    state_dict:dict): # from `state_dict()`, trainkit's or torch's
+                    state_dict:dict): # from state_dict(), trainkit's or torch's
     "Load hyper-parameters and state saved by `state_dict()`, copying each tensor to its parameter."
     for hook in self._optimizer_load_state_dict_pre_hooks.values():
         state_dict = hook(self, state_dict) or state_dict

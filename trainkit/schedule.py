@@ -32,6 +32,7 @@ def step(self:LRScheduler):
     for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True): group['lr'] = lr
     self._last_lr = [group['lr'] for group in self.optimizer.param_groups]
 
+# %% ../nbs/13_schedule.ipynb #925cbf6b
 def _positive(name, value, hint, kind=int):
     "`value` if it is a positive `kind`; otherwise torch's words for `name`, with `hint`."
     if isinstance(value, kind) and not isinstance(value, bool) and value > 0: return value
@@ -40,7 +41,7 @@ def _positive(name, value, hint, kind=int):
 
 # %% ../nbs/13_schedule.ipynb #c014
 class LambdaLR(LRScheduler):
-    "Set each group's lr to its initial lr times `lr_lambda(step)`, as torch's `LambdaLR`."
+    "Set each group's lr to its initial lr times `lr_lambda(step)`, as torch's of that name does."
     def __init__(self, optimizer, # trainkit's or torch's
                  lr_lambda): # step -> factor (or one per group)
         n = len(optimizer.param_groups)
@@ -53,7 +54,7 @@ class LambdaLR(LRScheduler):
 
 # %% ../nbs/13_schedule.ipynb #c020
 class StepLR(LRScheduler):
-    "Multiply each group's lr by `gamma` every `step_size` steps, as torch's `StepLR`."
+    "Multiply each group's lr by `gamma` every `step_size` steps, as torch's of that name does."
     def __init__(self, optimizer, # trainkit's or torch's
                  step_size:int, # steps between two decays
                  gamma:float=0.1): # factor applied at each decay
@@ -95,10 +96,19 @@ def get_lr(self:CosineAnnealingLR):
 # %% ../nbs/13_schedule.ipynb #c030
 class OneCycleLR(LRScheduler):
     "Warm each group's lr up to `max_lr`, then anneal it far below its start, as torch's."
-    def __init__(self, optimizer, max_lr, total_steps:int=None, epochs:int=None,
-                 steps_per_epoch:int=None, pct_start=0.3, anneal_strategy='cos',
-                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
-                 final_div_factor=1e4, three_phase=False):
+    def __init__(self, optimizer, # trainkit's or torch's
+                 max_lr, # the peak lr, or one per group
+                 total_steps:int=None, # steps in the whole cycle
+                 epochs:int=None, # or epochs times steps_per_epoch
+                 steps_per_epoch:int=None, # batches per epoch
+                 pct_start=0.3, # share of the steps warming up
+                 anneal_strategy='cos', # 'cos' or 'linear'
+                 cycle_momentum=True, # move momentum against the lr
+                 base_momentum=0.85, # momentum at the peak lr
+                 max_momentum=0.95, # momentum at the lowest lrs
+                 div_factor=25.0, # start lr is max_lr / div_factor
+                 final_div_factor=1e4, # end lr is start lr / this
+                 three_phase=False): # up, back down, then far down
         groups = optimizer.param_groups
         self.total_steps = _check_one_cycle(optimizer, total_steps, epochs, steps_per_epoch,
                                             pct_start, anneal_strategy, cycle_momentum)
