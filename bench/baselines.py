@@ -2,6 +2,7 @@
 
 Every contender uses `F.cross_entropy` and a copy of the same seeded 784-50-10 MLP, so only the loop differs."""
 import time
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -119,10 +120,12 @@ def steps(opt, params, grads):
         else: hand_update(params)
 
 def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='torch', autocast=False, fwd=None):
-    "The hand-written training epoch with one knob turned (see run.group_knobs); `bar` is redrawn every bar.interval s."
+    "The hand-written training epoch with one knob turned (see run.group_knobs); `bar` is a trainkit ProgressBar."
     opt = torch.optim.SGD(model.parameters(), lr=LR) if sgd == 'torch' else None
     params, fwd = list(model.parameters()), fwd or model
-    perm, t_next = torch.randperm(len(x)) if shuffle else None, 0.0
+    perm = torch.randperm(len(x)) if shuffle else None
+    s = SimpleNamespace(epoch=0, phase='train', batch=0, n_batches=-(-len(x) // bs), loss=None)
+    if bar is not None: bar.before_train(s)
     tl, ta = 0.0, 0.0
     model.train()
     for step, i in enumerate(range(0, len(x), bs), 1):
@@ -136,5 +139,6 @@ def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='
         if opt is not None: opt.step(); opt.zero_grad()
         else: hand_update(params)
         if item: tl += loss.item(); ta += (out.argmax(1) == yb).float().mean().item()
-        if bar is not None and (now := time.perf_counter()) >= t_next: t_next = now + bar.interval; bar.draw(step)
+        if bar is not None: s.batch, s.loss = step, loss.detach(); bar.after_train_batch(s)
+    if bar is not None: bar.after_train(s)
     return tl, ta

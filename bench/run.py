@@ -143,7 +143,7 @@ def group_knobs(d, master, a):
     x, y, n = d['x'], d['y'], -(-len(d['x']) // BS)
     knob = lambda **kw: case(master, lambda m: B.knob_train(m, x, y, **kw))
     loader = lambda w: case(master, lambda m: B.loader_train(m, B.torch_loader(x, y, num_workers=w)))
-    bar = lambda s: knob(bar=ProgressBar(n, interval=s))    # trainkit's bar, redrawn at most every s seconds
+    bar = lambda s: knob(bar=ProgressBar(interval=s))    # trainkit's bar, redrawn at most every s seconds
     groups = {'single-thread knobs': {
         'hand loop': knob(), 'batch size 256': knob(bs=256), 'batch size 6000 (arithmetic floor)': knob(bs=6000),
         '.item() per batch (loss, acc)': knob(item=True), 'progress bar, redraw <= 10/s': bar(0.1),
