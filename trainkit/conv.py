@@ -6,7 +6,7 @@
 __all__ = ['FASHION_RECIPES', 'conv_output_size', 'conv2d_loops', 'unfold', 'conv2d_unfold', 'Conv2d', 'BatchNorm2d',
            'AdaptiveAvgPool2d', 'conv_bn_relu', 'fashion_cnn']
 
-# %% ../nbs/14_conv.ipynb #b07890cf
+# %% ../nbs/14_conv.ipynb #355405d0
 import math
 import torch
 import torch.nn.functional as F
@@ -14,11 +14,10 @@ from torch import Tensor
 from torch.nn import Parameter
 from fastcore.basics import patch
 from .init import kaiming_uniform_
-from .losses import ShapeError
-from .module import Module, Linear, ReLU, Flatten
+from .module import Module, Linear, ReLU, Flatten, ShapeError
 from .sequential import Sequential
 
-# %% ../nbs/14_conv.ipynb #b5450c0d
+# %% ../nbs/14_conv.ipynb #96e8acb0
 def conv_output_size(size:int, # input height (or width)
                      kernel_size:int, # kernel height (or width)
                      stride:int=1, # steps between positions
@@ -26,7 +25,7 @@ def conv_output_size(size:int, # input height (or width)
     "Positions a kernel fits in along one dimension: `(size + 2*padding - kernel_size) // stride + 1`."
     return (size + 2 * padding - kernel_size) // stride + 1
 
-# %% ../nbs/14_conv.ipynb #b90264cb
+# %% ../nbs/14_conv.ipynb #991ee374
 def _pair(v): return (v, v) if isinstance(v, int) else tuple(v)
 
 def _conv_shape(fn, input, channels, kernel_size, stride, padding):
@@ -44,7 +43,7 @@ def _conv_shape(fn, input, channels, kernel_size, stride, padding):
         "pad more, use a smaller kernel, or shrink the image less before this layer")
     return conv_output_size(shape[2], kh, sh, ph), conv_output_size(shape[3], kw, sw, pw)
 
-# %% ../nbs/14_conv.ipynb #0c7cf57d
+# %% ../nbs/14_conv.ipynb #577c9def
 def _reshape_hint(shape, channels):
     "How to turn a batch of `shape` into images, e.g. 'use x.view(-1, 1, 28, 28)'."
     c = channels or 1
@@ -53,7 +52,7 @@ def _reshape_hint(shape, channels):
         return f"use x.view(-1, {c}, {side}, {side})"
     return "reshape it to (N, C, H, W)"
 
-# %% ../nbs/14_conv.ipynb #a200619c
+# %% ../nbs/14_conv.ipynb #64217563
 def conv2d_loops(input:Tensor, # images (N, C, H, W)
                  weight:Tensor, # kernels (C_out, C, kh, kw)
                  bias:Tensor|None=None, # (C_out,), or None
@@ -70,7 +69,7 @@ def conv2d_loops(input:Tensor, # images (N, C, H, W)
             out[:, :, i, j] = torch.einsum('nckl,ockl->no', patch, weight)
     return out if bias is None else out + bias[:, None, None]
 
-# %% ../nbs/14_conv.ipynb #849376f8
+# %% ../nbs/14_conv.ipynb #ae3a9e55
 def unfold(input:Tensor, # images (N, C, H, W)
            kernel_size, # int or (kh, kw)
            *, padding=0, # int or (ph, pw)
@@ -83,7 +82,7 @@ def unfold(input:Tensor, # images (N, C, H, W)
     pix = [x[:, :, a:a + rows:sh, b:b + cols:sw] for a in range(kh) for b in range(kw)]
     return torch.stack(pix, 2).flatten(1, 2).flatten(2)    # (N, C, kh*kw, oh, ow) -> (N, C*kh*kw, L)
 
-# %% ../nbs/14_conv.ipynb #0369163a
+# %% ../nbs/14_conv.ipynb #226b3acc
 def conv2d_unfold(input:Tensor, # images (N, C, H, W)
                   weight:Tensor, # kernels (C_out, C, kh, kw)
                   bias:Tensor|None=None, # (C_out,), or None
@@ -96,7 +95,7 @@ def conv2d_unfold(input:Tensor, # images (N, C, H, W)
     if bias is not None: out = out + bias[:, None]
     return out.view(len(input), len(weight), oh, ow)
 
-# %% ../nbs/14_conv.ipynb #248fc239
+# %% ../nbs/14_conv.ipynb #919e3eaf
 class Conv2d(Module):
     "2-D convolution layer, like `torch.nn.Conv2d`: same weight shape, initialisation and `repr`."
     def __init__(self, in_channels:int, # channels of the input images
@@ -115,7 +114,7 @@ class Conv2d(Module):
         else: self.register_parameter('bias', None)
         self.reset_parameters()
 
-# %% ../nbs/14_conv.ipynb #bfb515d7
+# %% ../nbs/14_conv.ipynb #733f7fc7
 @patch
 def reset_parameters(self:Conv2d):
     "Draw fresh weights and bias from torch's default distribution."
@@ -137,7 +136,7 @@ def extra_repr(self:Conv2d):
     if self.padding != (0, 0): s += f', padding={self.padding}'
     return s + (', bias=False' if self.bias is None else '')
 
-# %% ../nbs/14_conv.ipynb #1082313a
+# %% ../nbs/14_conv.ipynb #6c4e4fb1
 def _conv_error(layer, input, e):
     "A clearer error than torch's `e` for a bad `input`, or `e` if the shapes look right."
     if not isinstance(input, Tensor):
@@ -148,7 +147,7 @@ def _conv_error(layer, input, e):
     except ShapeError as err: return err
     return e
 
-# %% ../nbs/14_conv.ipynb #361ad227
+# %% ../nbs/14_conv.ipynb #a9752e1b
 class BatchNorm2d(Module):
     "Normalize each channel over the batch and the pixels, like `torch.nn.BatchNorm2d`."
     _version = 2                                              # torch's, in state_dict metadata
@@ -173,7 +172,7 @@ class BatchNorm2d(Module):
         n = torch.tensor(0, dtype=torch.long, device=device) if track else None
         self.register_buffer('num_batches_tracked', n)
 
-# %% ../nbs/14_conv.ipynb #6573b235
+# %% ../nbs/14_conv.ipynb #8236b2fc
 @patch
 def forward(self:BatchNorm2d, input:Tensor): # (N, C, H, W)
     "Normalize with the batch's statistics (training) or the running ones (evaluation)."
@@ -188,7 +187,7 @@ def forward(self:BatchNorm2d, input:Tensor): # (N, C, H, W)
     shift = -mean * scale if self.bias is None else self.bias - mean * scale
     return torch.addcmul(shift[:, None, None], input, scale[:, None, None])
 
-# %% ../nbs/14_conv.ipynb #2f586571
+# %% ../nbs/14_conv.ipynb #1ce9e2fa
 @patch
 def _track(self:BatchNorm2d, mean, var, input):
     "Move the running statistics towards this batch's; count it."
@@ -199,7 +198,7 @@ def _track(self:BatchNorm2d, mean, var, input):
         self.running_mean.lerp_(mean, m)                     # running + m * (batch - running)
         self.running_var.lerp_(var * (n / (n - 1)), m)       # unbiased
 
-# %% ../nbs/14_conv.ipynb #afed7bd0
+# %% ../nbs/14_conv.ipynb #71e2d31b
 def _check_bn(bn, input):
     "Raise a `ShapeError` unless `input` is (N, num_features, H, W), more than one value each."
     shape = tuple(input.shape)
@@ -210,7 +209,7 @@ def _check_bn(bn, input):
         f"{bn!r}: expected more than 1 value per channel when training, got input of shape {shape}: "
         "train with batches of 2 or more, or call model.eval()")
 
-# %% ../nbs/14_conv.ipynb #2ddf20a6
+# %% ../nbs/14_conv.ipynb #74539c84
 @patch
 def reset_running_stats(self:BatchNorm2d):
     "Forget the running statistics: mean 0, variance 1, no batches."
@@ -231,7 +230,7 @@ def extra_repr(self:BatchNorm2d):
     return (f'{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, '
             f'bias={self.bias is not None}, track_running_stats={self.track_running_stats}')
 
-# %% ../nbs/14_conv.ipynb #09065701
+# %% ../nbs/14_conv.ipynb #1a84d634
 class AdaptiveAvgPool2d(Module):
     "Average over an `output_size` grid of cells, any input size, like `torch.nn.AdaptiveAvgPool2d`."
     def __init__(self, output_size): # int or (oh, ow); 1: global pooling
@@ -245,7 +244,7 @@ class AdaptiveAvgPool2d(Module):
         return torch.stack(rows, -2)
     def extra_repr(self): return f'output_size={self.output_size}'
 
-# %% ../nbs/14_conv.ipynb #30d3c971
+# %% ../nbs/14_conv.ipynb #a1a9b39d
 def conv_bn_relu(in_channels:int, # channels in
                  out_channels:int, # channels out
                  kernel_size:int=3, # odd: padding keeps it centred
@@ -260,7 +259,7 @@ def fashion_cnn(widths=(16, 32, 64, 128), # channels of each stride-2 block
     blocks = [conv_bn_relu(c_in, c_out) for c_in, c_out in zip((1, *widths), widths)]
     return Sequential(*blocks, AdaptiveAvgPool2d(1), Flatten(), Linear(widths[-1], n_classes))
 
-# %% ../nbs/14_conv.ipynb #a16a8ab5
+# %% ../nbs/14_conv.ipynb #57dc502c
 FASHION_RECIPES = {  # target test accuracy -> the run that reaches it (bench/cnn_record.py)
     0.90: dict(widths=(16, 32, 64, 128), epochs=2, batch_size=256, max_lr=0.2, momentum=0.9, weight_decay=5e-4),
     0.92: dict(widths=(16, 32, 64, 128), epochs=5, batch_size=256, max_lr=0.2, momentum=0.9, weight_decay=5e-4),
