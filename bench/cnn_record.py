@@ -53,19 +53,26 @@ def optimizer(model, r, steps_per_epoch):
         SGD, OneCycleLR = torch.optim.SGD, torch.optim.lr_scheduler.OneCycleLR
     opt = SGD(model.parameters(), lr=r['max_lr'], momentum=r['momentum'], nesterov=True,
               weight_decay=r['weight_decay'])
-    sched = OneCycleLR(opt, r['max_lr'], epochs=r['epochs'], steps_per_epoch=steps_per_epoch)
+    sched = OneCycleLR(opt, r['max_lr'], epochs=r['epochs'], steps_per_epoch=steps_per_epoch,
+                       pct_start=r['pct_start'])
     return opt, sched
 
 
-def run_trainkit(model, data, r):
+def loss_fn(r):
+    "Cross-entropy, with the recipe's label smoothing."
+    import functools
     import torch.nn.functional as F
+    return functools.partial(F.cross_entropy, label_smoothing=r.get('label_smoothing', 0.0))
+
+
+def run_trainkit(model, data, r):
     from trainkit.data import DataLoader, TensorDataset
     from trainkit.train import train
     x, y, xt, yt = data
     dl = DataLoader(TensorDataset(x, y), batch_size=r['batch_size'], shuffle=True)
     tdl = DataLoader(TensorDataset(xt, yt), batch_size=1000)
     opt, sched = optimizer(model, r, len(dl))
-    h = train(model, dl, tdl, F.cross_entropy, opt, r['epochs'], progress=False, verbose=False,
+    h = train(model, dl, tdl, loss_fn(r), opt, r['epochs'], progress=False, verbose=False,
               scheduler=sched, scheduler_interval='batch')
     return h['test_acc']
 
@@ -73,19 +80,18 @@ def run_trainkit(model, data, r):
 def run_learnpytorch(model, data, r):
     "learnpytorch.io's engine (going_modular/engine.py, as in bench/baselines.py), stepping the scheduler too."
     import torch
-    import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
     x, y, xt, yt = data
     train_dataloader = DataLoader(TensorDataset(x, y), batch_size=r['batch_size'], shuffle=True)
     test_dataloader = DataLoader(TensorDataset(xt, yt), batch_size=1000, shuffle=False)
     optimizer_, scheduler = optimizer(model, r, len(train_dataloader))
-    loss_fn, accs = F.cross_entropy, []
+    loss_fn_, accs = loss_fn(r), []
     for epoch in range(r['epochs']):
         model.train()
         train_loss, train_acc = 0, 0
         for batch, (X, y_) in enumerate(train_dataloader):
             y_pred = model(X)
-            loss = loss_fn(y_pred, y_)
+            loss = loss_fn_(y_pred, y_)
             train_loss += loss.item()
             optimizer_.zero_grad()
             loss.backward()
@@ -98,7 +104,7 @@ def run_learnpytorch(model, data, r):
         with torch.inference_mode():
             for batch, (X, y_) in enumerate(test_dataloader):
                 test_pred_logits = model(X)
-                test_loss += loss_fn(test_pred_logits, y_).item()
+                test_loss += loss_fn_(test_pred_logits, y_).item()
                 test_acc += (test_pred_logits.argmax(dim=1) == y_).sum().item() / len(y_)
         accs.append(test_acc / len(test_dataloader))
     return accs
@@ -106,19 +112,18 @@ def run_learnpytorch(model, data, r):
 
 def run_lightning(model, data, r):
     import lightning as L
-    import torch
-    import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
     x, y, xt, yt = data
     dl = DataLoader(TensorDataset(x, y), batch_size=r['batch_size'], shuffle=True)
     tdl = DataLoader(TensorDataset(xt, yt), batch_size=1000)
+    loss = loss_fn(r)
 
     class Classifier(L.LightningModule):
         def __init__(self):
             super().__init__(); self.model, self.accs = model, []
         def training_step(self, batch, i):
             xb, yb = batch
-            return F.cross_entropy(self.model(xb), yb)
+            return loss(self.model(xb), yb)
         def validation_step(self, batch, i):
             xb, yb = batch
             self.log('test_acc', (self.model(xb).argmax(1) == yb).float().mean(), batch_size=len(yb))
@@ -147,6 +152,9 @@ def worker(spec):
     from trainkit.conv import fashion_cnn
     run = {'trainkit': run_trainkit, 'learnpytorch': run_learnpytorch, 'lightning': run_lightning}
     r, load0 = spec['recipe'], os.getloadavg()[0]
+    import torch.nn as nn
+    opt, _ = optimizer(nn.Linear(1, 1), dict(r, epochs=1), 1)               # which SGD and OneCycleLR
+    impl = f'{type(opt).__module__}.{type(opt).__name__}'
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     data = load_data(spec['quick'])                                     # timed: data loading included
     t_data = time.perf_counter() - t0
@@ -154,7 +162,7 @@ def worker(spec):
     accs = run[spec['contender']](fashion_cnn(r['widths']), data, r)
     wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    print(json.dumps(dict(spec, time=round(wall, 3), data_time=round(t_data, 3), acc=accs[-1], accs=accs,
+    print(json.dumps(dict(spec, time=round(wall, 3), data_time=round(t_data, 3), acc=accs[-1], accs=accs, sgd=impl,
                           cpu_share=round(cpu / (wall * spec['threads']), 3), load_before=load0,
                           load_after=os.getloadavg()[0])))
 
