@@ -9,7 +9,8 @@ that reach it) is trained from scratch on the full Fashion-MNIST (60,000 trainin
 images) by each contender, once per seed, each run in a fresh process. A run's time starts before
 `load_fashion_mnist()` and ends with the last test accuracy: data loading, training and a test pass after every
 epoch are all inside; starting Python and importing torch (and Lightning) are not. The contenders train the same
-model (`trainkit.conv.fashion_cnn`), with the same optimizer, schedule, batch size and seed:
+model (`trainkit.conv.fashion_cnn`), with the same loss, optimizer and schedule (trainkit's `SGD` and
+`OneCycleLR`, which torch and Lightning accept), batch size and seed:
 
   trainkit      trainkit.train.train, trainkit DataLoader(shuffle=True), the scheduler stepped every batch
   learnpytorch  the train_step/test_step/train engine of learnpytorch.io (going_modular/engine.py), as in
@@ -43,14 +44,9 @@ def load_data(quick):
 
 
 def optimizer(model, r, steps_per_epoch):
-    "SGD with Nesterov momentum and weight decay, and a OneCycle schedule: trainkit's when they exist, else torch's."
-    import torch
-    try:
-        from trainkit.optimizer import SGD
-        from trainkit.schedule import OneCycleLR
-        if not issubclass(SGD, torch.optim.Optimizer): raise ImportError('trainkit SGD is not a torch Optimizer')
-    except ImportError:
-        SGD, OneCycleLR = torch.optim.SGD, torch.optim.lr_scheduler.OneCycleLR
+    "trainkit's SGD (Nesterov momentum, weight decay) and OneCycleLR: torch's classes accept both, Lightning too."
+    from trainkit.optimizer import SGD
+    from trainkit.schedule import OneCycleLR
     opt = SGD(model.parameters(), lr=r['max_lr'], momentum=r['momentum'], nesterov=True,
               weight_decay=r['weight_decay'])
     sched = OneCycleLR(opt, r['max_lr'], epochs=r['epochs'], steps_per_epoch=steps_per_epoch,
@@ -152,9 +148,6 @@ def worker(spec):
     from trainkit.conv import fashion_cnn
     run = {'trainkit': run_trainkit, 'learnpytorch': run_learnpytorch, 'lightning': run_lightning}
     r, load0 = spec['recipe'], os.getloadavg()[0]
-    import torch.nn as nn
-    opt, _ = optimizer(nn.Linear(1, 1), dict(r, epochs=1), 1)               # which SGD and OneCycleLR
-    impl = f'{type(opt).__module__}.{type(opt).__name__}'
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     data = load_data(spec['quick'])                                     # timed: data loading included
     t_data = time.perf_counter() - t0
@@ -162,7 +155,7 @@ def worker(spec):
     accs = run[spec['contender']](fashion_cnn(r['widths']), data, r)
     wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    print(json.dumps(dict(spec, time=round(wall, 3), data_time=round(t_data, 3), acc=accs[-1], accs=accs, sgd=impl,
+    print(json.dumps(dict(spec, time=round(wall, 3), data_time=round(t_data, 3), acc=accs[-1], accs=accs,
                           cpu_share=round(cpu / (wall * spec['threads']), 3), load_before=load0,
                           load_after=os.getloadavg()[0])))
 
@@ -259,6 +252,11 @@ def main(argv=None):
     unknown = sorted(set(wanted) - set(CONTENDERS)) + [t for t in targets if t not in FASHION_RECIPES]
     if unknown: ap.error(f'unknown contender or target {unknown}: contenders are {CONTENDERS}, '
                          f'targets {sorted(FASHION_RECIPES)}')
+    from trainkit.datasets import data_dir, find_idx_files
+    root = data_dir()
+    if not (find_idx_files(root / 'FashionMNIST' / 'raw') or find_idx_files(root)):
+        log(f'Fashion-MNIST is not in {root}: each run will try to download it through torchvision. '
+            'Set TRAINKIT_DATA to a folder with its four IDX files to use those.')
     skipped = {c: why for c in wanted if (why := available(c))}
     contenders = [c for c in wanted if c not in skipped]
     for c, why in skipped.items(): log(f'skipping {c}: {why}')
