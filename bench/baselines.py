@@ -1,6 +1,6 @@
-"""The torch contenders trainkit is measured against, and the CPU "knobs" the docs page discusses.
+"""The torch contenders trainkit is measured against, and the CPU "knobs" the Performance page discusses.
 
-Every contender uses `F.cross_entropy` and the same seeded 784-50-10 MLP, so only the loop machinery differs."""
+Every contender uses `F.cross_entropy` and a copy of the same seeded 784-50-10 MLP, so only the loop differs."""
 import time
 
 import torch
@@ -9,10 +9,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .common import BS, LR
 
-
-# ------------------------------------------------------------------------------------- the hand-written loop
 def hand_train(model, opt, x, y, bs=BS):
-    "The fastest honest loop: slice pre-built tensors in order, no shuffle, no metrics, no bar."
+    "The fastest honest loop: slice the pre-built tensors in order; no shuffle, no metrics, no bar."
     model.train()
     for i in range(0, len(x), bs):
         loss = F.cross_entropy(model(x[i:i + bs]), y[i:i + bs])
@@ -20,9 +18,8 @@ def hand_train(model, opt, x, y, bs=BS):
         opt.step()
         opt.zero_grad()
 
-
 def hand_eval(model, xt, yt, bs=BS):
-    "Evaluate by slicing under no_grad; loss and accuracy summed as tensors, one `.item()` each at the end."
+    "The test pass by slicing under no_grad: loss and accuracy summed as tensors, one `.item()` each at the end."
     model.eval()
     loss, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
     with torch.no_grad():
@@ -32,14 +29,19 @@ def hand_eval(model, xt, yt, bs=BS):
             correct += (out.argmax(1) == yb).sum()
     return loss.item() / len(xt), correct.item() / len(xt)
 
-
 def hand_epoch(model, x, y, xt, yt, bs=BS):
     "One epoch of the hand-written loop (`torch.optim.SGD`) plus the test pass `train()` also does."
     hand_train(model, torch.optim.SGD(model.parameters(), lr=LR), x, y, bs)
     return hand_eval(model, xt, yt, bs)
 
+def loader_train(model, dl, opt=None):
+    "The hand-written training step fed by a DataLoader `dl` (`opt`: default torch.optim.SGD)."
+    opt = opt or torch.optim.SGD(model.parameters(), lr=LR)
+    model.train()
+    for xb, yb in dl:
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward(); opt.step(); opt.zero_grad()
 
-# --------------------------------------------------------------------- a learnpytorch.io-style engine (going_modular)
 # The shape of going_modular/engine.py from the learnpytorch.io course (train_step / test_step / train): torch
 # DataLoader(shuffle=True), per-batch `.item()` of the loss and of the accuracy, argmax(softmax), model.train()/eval(),
 # torch.inference_mode() for the test pass, torch.optim.SGD, zero_grad before backward, a print per epoch.
@@ -58,7 +60,6 @@ def lp_train_step(model, dataloader, loss_fn, optimizer, device='cpu'):
         train_acc += (y_pred_class == y).sum().item() / len(y_pred)
     return train_loss / len(dataloader), train_acc / len(dataloader)
 
-
 def lp_test_step(model, dataloader, loss_fn, device='cpu'):
     model.eval()
     test_loss, test_acc = 0, 0
@@ -72,7 +73,6 @@ def lp_test_step(model, dataloader, loss_fn, device='cpu'):
             test_acc += (test_pred_labels == y).sum().item() / len(test_pred_labels)
     return test_loss / len(dataloader), test_acc / len(dataloader)
 
-
 def lp_train(model, train_dataloader, test_dataloader, optimizer, loss_fn, epochs, device='cpu'):
     results = {'train_loss': [], 'train_acc': [], 'test_loss': [], 'test_acc': []}
     for epoch in range(epochs):
@@ -83,109 +83,49 @@ def lp_train(model, train_dataloader, test_dataloader, optimizer, loss_fn, epoch
         for k, v in zip(results, (train_loss, train_acc, test_loss, test_acc)): results[k].append(v)
     return results
 
-
 def lp_epoch(model, x, y, xt, yt, bs=BS):
     "One epoch of the learnpytorch-style engine, loaders built the way the course builds them."
     train_dl = DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
     test_dl = DataLoader(TensorDataset(xt, yt), batch_size=bs, shuffle=False)
     return lp_train(model, train_dl, test_dl, torch.optim.SGD(model.parameters(), lr=LR), F.cross_entropy, 1)
 
-
-# ----------------------------------------------------------------------------------------------- fetching alone
-def fetch_raw(x, y, bs=BS):
+def fetch(x, y, bs=BS, index_select=False):
     "Shuffle the cheapest way: one randperm, then index a batch of rows per step. -> samples seen."
     perm, n = torch.randperm(len(x)), 0
     for i in range(0, len(x), bs):
         idx = perm[i:i + bs]
-        xb, yb = x[idx], y[idx]
+        xb, yb = (x.index_select(0, idx), y.index_select(0, idx)) if index_select else (x[idx], y[idx])
         n += len(xb)
     return n
-
-
-def fetch_index_select(x, y, bs=BS):
-    "Like fetch_raw with `index_select` instead of advanced indexing `x[idx]` (a faster kernel for whole rows)."
-    perm, n = torch.randperm(len(x)), 0
-    for i in range(0, len(x), bs):
-        idx = perm[i:i + bs]
-        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-        n += len(xb)
-    return n
-
 
 def fetch_loader(dl):
     "Iterate one epoch of a loader, touching each batch. -> samples seen."
-    n = 0
-    for xb, yb in dl: n += len(xb)
-    return n
-
+    return sum(len(xb) for xb, yb in dl)
 
 def torch_loader(x, y, bs=BS, **kw):
     "torch's default shuffled loader over a TensorDataset (per-item __getitem__ + default_collate)."
     return DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True, **kw)
 
+def hand_update(params, lr=LR):
+    "The bare SGD update without torch.optim: `p -= lr * p.grad`, in place, then `p.grad = None`."
+    with torch.no_grad():
+        for p in params: p.add_(p.grad, alpha=-lr); p.grad = None
 
-# ---------------------------------------------------------------------------------------------- optimizer steps
-def timed_steps(opt, params, grads):
-    "Run len(grads) steps: set .grad (untimed), then time only `opt.step(); opt.zero_grad()`. -> seconds."
-    tot, pc = 0.0, time.perf_counter
+def steps(opt, params, grads):
+    "For each set of grads: set `.grad`, then `opt.step(); opt.zero_grad()` (`opt=None`: the hand update)."
     for gs in grads:
         for p, g in zip(params, gs): p.grad = g
-        t0 = pc()
-        opt.step()
-        opt.zero_grad()
-        tot += pc() - t0
-    return tot
-
-
-def hand_sgd_steps(params, grads, lr=LR):
-    "The hand-written update the issue measured: `p.add_(p.grad, alpha=-lr); p.grad = None`, under no_grad."
-    tot, pc = 0.0, time.perf_counter
-    for gs in grads:
-        for p, g in zip(params, gs): p.grad = g
-        t0 = pc()
-        with torch.no_grad():
-            for p in params:
-                p.add_(p.grad, alpha=-lr)
-                p.grad = None
-        tot += pc() - t0
-    return tot
-
-
-# --------------------------------------------------------------------------------------------------------- knobs
-class Bar:
-    """A minimal tqdm-like bar: formats `i/n [###   ] it/s` and writes it to `file` at most every `mininterval` s
-    (0 = on every update, like tqdm(mininterval=0)). Used when tqdm itself is not installed."""
-    def __init__(self, total, file, mininterval=0.1):
-        self.total, self.file, self.mininterval, self.n = total, file, mininterval, 0
-        self.t0 = self.last = time.monotonic()
-    def update(self, k=1):
-        self.n += k
-        now = time.monotonic()
-        if now - self.last >= self.mininterval or self.n == self.total:
-            self.last, w = now, int(30 * self.n / self.total)
-            rate = self.n / max(now - self.t0, 1e-9)
-            self.file.write(f'\r{self.n}/{self.total} [{"#" * w}{" " * (30 - w)}] {rate:.1f}it/s')
-            self.file.flush()
-
-
-def make_bar(total, file, mininterval):
-    "tqdm when installed (the thing people use), else `Bar`. -> (bar, label)"
-    try:
-        from tqdm import tqdm
-        return tqdm(total=total, file=file, mininterval=mininterval), 'tqdm'
-    except ImportError:
-        return Bar(total, file, mininterval), 'bench.Bar (tqdm not installed)'
-
+        if opt is not None: opt.step(); opt.zero_grad()
+        else: hand_update(params)
 
 def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='torch', autocast=False, fwd=None):
-    "The hand-written training epoch with one knob turned (see run.knob_cases)."
+    "The hand-written training epoch with one knob turned (see run.group_knobs); `bar` is redrawn every bar.interval s."
     opt = torch.optim.SGD(model.parameters(), lr=LR) if sgd == 'torch' else None
-    params = list(model.parameters())
-    fwd = fwd or model
-    perm = torch.randperm(len(x)) if shuffle else None
+    params, fwd = list(model.parameters()), fwd or model
+    perm, t_next = torch.randperm(len(x)) if shuffle else None, 0.0
     tl, ta = 0.0, 0.0
     model.train()
-    for i in range(0, len(x), bs):
+    for step, i in enumerate(range(0, len(x), bs), 1):
         if shuffle == 'index_select': idx = perm[i:i + bs]; xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         elif shuffle: idx = perm[i:i + bs]; xb, yb = x[idx], y[idx]
         else: xb, yb = x[i:i + bs], y[i:i + bs]
@@ -194,18 +134,7 @@ def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='
         else: out = fwd(xb); loss = F.cross_entropy(out, yb)
         loss.backward()
         if opt is not None: opt.step(); opt.zero_grad()
-        else:
-            with torch.no_grad():
-                for p in params: p.add_(p.grad, alpha=-LR); p.grad = None
+        else: hand_update(params)
         if item: tl += loss.item(); ta += (out.argmax(1) == yb).float().mean().item()
-        if bar is not None: bar.update(1)
+        if bar is not None and (now := time.perf_counter()) >= t_next: t_next = now + bar.interval; bar.draw(step)
     return tl, ta
-
-
-def loader_train(model, dl, opt=None):
-    "The hand-written training step fed by a DataLoader `dl` (`opt`: default torch.optim.SGD)."
-    opt = opt or torch.optim.SGD(model.parameters(), lr=LR)
-    model.train()
-    for xb, yb in dl:
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward(); opt.step(); opt.zero_grad()

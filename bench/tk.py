@@ -1,41 +1,35 @@
-"""trainkit's contenders. Imports are lazy so the baselines still run (and say what is missing) while a module is absent."""
-import importlib
-
+"""trainkit's contenders: its DataLoader, SGD and train, used the way the course teaches them."""
 import torch
 import torch.nn.functional as F
 
-from .common import BS, LR, Sink
+from trainkit.data import DataLoader, TensorDataset
+from trainkit.module import Linear, ReLU
+from trainkit.optimizer import SGD
+from trainkit.sequential import Sequential
+from trainkit.train import train
 
+from .common import BS, LR
 
-def need(module):
-    "Import trainkit.`module`, or raise ImportError naming it (the run reports the row as missing and exits 1)."
-    try: return importlib.import_module(f'trainkit.{module}')
-    except ImportError as e: raise ImportError(f'trainkit.{module} is not importable ({e})') from e
+def loader(x, y, bs=BS, shuffle=True): return DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=shuffle)
 
-
-def loader(x, y, bs=BS, shuffle=True):
-    d = need('data')
-    return d.DataLoader(d.TensorDataset(x, y), batch_size=bs, shuffle=shuffle)
-
-
-def sgd(params, **kw): return need('optimizer').SGD(params, **{'lr': LR, **kw})
-
+def sgd(params, **kw): return SGD(params, **{'lr': LR, **kw})
 
 def train_epoch(model, x, y, xt, yt, bs=BS):
-    "One epoch of trainkit.train.train: trainkit DataLoader (shuffle), trainkit SGD, metrics, progress bar to devnull."
-    t = need('train')
-    train_dl, test_dl = loader(x, y, bs, True), loader(xt, yt, bs, False)
-    with Sink():
-        return t.train(model, train_dl, test_dl, F.cross_entropy, sgd(model.parameters()), epochs=1, progress=True)
+    "One epoch of `train`: trainkit's shuffled DataLoader and SGD, metrics, the progress bar (into run.case's devnull)."
+    return train(model, loader(x, y, bs), loader(xt, yt, bs, False), F.cross_entropy, sgd(model.parameters()), 1,
+                 progress=True)
 
+def train_epoch_sched(model, x, y, xt, yt, bs=BS):
+    "`train_epoch` plus a OneCycle schedule stepped every batch (`scheduler=`, `scheduler_interval='batch'`)."
+    from trainkit.schedule import OneCycleLR
+    train_dl, opt = loader(x, y, bs), sgd(model.parameters())
+    sched = OneCycleLR(opt, max_lr=LR, total_steps=len(train_dl), cycle_momentum=False)   # plain SGD still
+    return train(model, train_dl, loader(xt, yt, bs, False), F.cross_entropy, opt, 1, progress=True,
+                 scheduler=sched, scheduler_interval='batch')
 
 def own_model(master):
-    "trainkit's Sequential(Linear, ReLU, Linear) holding a copy of `master`'s numbers (information row)."
-    m, s = need('module'), need('sequential')
-    model = s.Sequential(m.Linear(784, 50), m.ReLU(), m.Linear(50, 10))
+    "trainkit's Sequential(Linear, ReLU, Linear) holding a copy of `master`'s numbers."
+    model = Sequential(Linear(784, 50), ReLU(), Linear(50, 10))
     with torch.no_grad():
-        for (n1, p1), (n2, p2) in zip(model.named_parameters(), master.named_parameters(), strict=True):
-            if n1 != n2 or p1.shape != p2.shape: raise ValueError(f'trainkit model parameter {n1} {tuple(p1.shape)} '
-                                                                  f'does not match torch\'s {n2} {tuple(p2.shape)}')
-            p1.copy_(p2)
+        for p, q in zip(model.parameters(), master.parameters(), strict=True): p.copy_(q)
     return model

@@ -1,12 +1,10 @@
-"""Give every notebook in nbs/ its Colab header, built from settings.ini, or check that it has it.
-
-Each notebook (except index.ipynb and `_`-prefixed ones) starts with
-  1. a hidden code cell that installs trainkit when, and only when, it runs in Google Colab;
-  2. the nbdev title cell (`# Title` + `> description`), written by the author;
-  3. an "Open in Colab" badge pointing at this very notebook on GitHub.
+"""Give every lesson notebook its Colab header, built from settings.ini, or check that it has it: (1) a hidden code
+cell that installs trainkit when, and only when, it runs in Google Colab; (2) the nbdev title cell (`# Title` +
+`> description`), written by the author; (3) an "Open in Colab" badge for this very notebook, as inline HTML (pandoc
+renders a lone markdown image, `[![Open In Colab](svg)](url)`, as a centred figure captioned "Open In Colab").
 
     python tools/colab.py --check        # exit 1 and list what is missing or stale
-    python tools/colab.py --fix [NB...]  # insert or refresh the cells
+    python tools/colab.py --fix [NB...]  # insert or refresh the header cells; no other cell changes
 """
 import argparse, json, sys
 from configparser import ConfigParser
@@ -14,14 +12,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_TAG = '# Colab only:'
-BADGE_TAG = '[![Open In Colab]'
-
+OLD_BADGE = '[![Open In Colab]'
+SVG = 'https://colab.research.google.com/assets/colab-badge.svg'
 
 def settings():
     "The [DEFAULT] section of settings.ini."
     cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini', encoding='utf-8')
     return cp['DEFAULT']
-
 
 def install_source(cfg):
     "Source of the hidden install cell."
@@ -33,19 +30,21 @@ def install_source(cfg):
             f"    if subprocess.run(pip + ['{cfg['lib_name']}>=0.1']).returncode:  # not on PyPI yet? take it from GitHub\n"
             f"        subprocess.run(pip + ['git+{cfg['git_url']}'], check=True)")
 
-
 def badge_source(cfg, name):
-    "Markdown of the Colab badge for notebook `name`."
+    "The Colab badge cell for notebook `name`: a link around an image, inline (Jupyter, Colab and Quarto agree)."
     url = f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/{cfg['nbs_path']}/{name}"
-    return f"{BADGE_TAG}(https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+    return f'<a href="{url}"><img src="{SVG}" alt="Open In Colab"></a>'
 
+def _is_badge(src): return src.startswith(OLD_BADGE) or (src.startswith('<a href=') and SVG in src)
 
-def lesson_notebooks():
-    return sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if p.name != 'index.ipynb' and not p.name.startswith('_'))
+def notebooks():
+    "The docs pages' notebooks, index first (nbdev skips names starting with `_`)."
+    return sorted((p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.'))),
+                  key=lambda p: '' if p.name == 'index.ipynb' else p.name)
 
+def lesson_notebooks(): return notebooks()[1:]
 
 def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-
 
 def problems(path, cfg):
     "What is wrong with `path`'s header, as a list of strings (empty when all is well)."
@@ -57,28 +56,30 @@ def problems(path, cfg):
     if not md or not _src(cells[md[0]]).startswith('# '):
         out.append('no nbdev title cell (`# Title` + `> description`)')
     elif len(md) < 2 or md[1] != md[0] + 1 or _src(cells[md[1]]) != badge_source(cfg, path.name):
-        out.append('the cell after the title is not this notebook\'s Colab badge')
+        old = len(md) > 1 and _src(cells[md[1]]).startswith(OLD_BADGE)
+        out.append('the Colab badge is a markdown image, which the site shows as a captioned figure' if old else
+                   'the cell after the title is not this notebook\'s Colab badge')
     return out
 
-
-def _cell(kind, src):
-    c = {'cell_type': kind, 'metadata': {}, 'source': src}
-    if kind == 'code': c.update(execution_count=None, outputs=[])
-    return c
-
+def _put(cells, i, kind, src, is_it):
+    "Make cells[i] a `kind` cell with `src`: reuse (and move) an existing cell for which `is_it` holds, else insert one."
+    old = next((c for c in cells if c['cell_type'] == kind and is_it(_src(c))), None)
+    if old is None:
+        old = {'cell_type': kind, 'metadata': {}, 'source': src}
+        if kind == 'code': old.update(execution_count=None, outputs=[])
+    else: cells.remove(old)
+    old['source'] = src
+    cells.insert(i, old)
 
 def fix(path, cfg):
-    "Insert or refresh the install cell and the badge in `path`."
+    "Insert or refresh the install cell and the badge in `path`, leaving every other cell as it is."
     nb = json.loads(path.read_text(encoding='utf-8'))
-    cells = [c for c in nb['cells'] if not (c['cell_type'] == 'code' and INSTALL_TAG in _src(c))
-             and not (c['cell_type'] == 'markdown' and _src(c).startswith(BADGE_TAG))]
+    cells = nb['cells']
+    _put(cells, 0, 'code', install_source(cfg), lambda s: INSTALL_TAG in s)
     title = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and _src(c).startswith('# ')), None)
     if title is None: sys.exit(f'{path}: write the title cell (`# Title` + `> description`) first')
-    cells.insert(title + 1, _cell('markdown', badge_source(cfg, path.name)))
-    cells.insert(0, _cell('code', install_source(cfg)))
-    nb['cells'] = cells
+    _put(cells, title + 1, 'markdown', badge_source(cfg, path.name), _is_badge)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,6 +96,5 @@ def main():
             bad += 1; print(f'{p.relative_to(ROOT)}: {msg}  (fix: python tools/colab.py --fix {p.relative_to(ROOT)})')
     if bad: sys.exit(1)
     print(f'colab headers: {len(nbs)} notebooks ok')
-
 
 if __name__ == '__main__': main()

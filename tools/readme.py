@@ -1,8 +1,6 @@
-"""Write README.md from nbs/index.ipynb, or check that it is up to date.
-
-nbdev_readme does this with Quarto, which cannot be installed everywhere; this does the same job for our
-index page: markdown cells as they are, code cells as ```python blocks followed by their printed output, `#| hide` cells left out, and
-links to lesson notebooks pointed at the docs site.
+"""Write README.md from nbs/index.ipynb, or check it is up to date (nbdev_readme does this with Quarto): markdown
+cells as they are, code cells as ```python blocks with their printed output, `#| hide` cells left out, and links
+to notebooks pointed at their pages on the docs site, which drop the number (05_module.ipynb is module.html).
 
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md differs from what index.ipynb gives
@@ -12,7 +10,6 @@ from configparser import ConfigParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
 
 def render():
     "The README text that nbs/index.ipynb gives."
@@ -24,14 +21,13 @@ def render():
         src = ''.join(c['source']).strip()
         if re.match(r'#\|\s*(hide|exporti?)\b', src): continue
         if c['cell_type'] == 'markdown':
-            src = re.sub(r'\]\((\d\d_\w+)\.ipynb\)', rf']({site}/\1.html)', src)
+            src = re.sub(r'\]\((?:\d+_)?(\w+)\.ipynb(#[\w.-]*)?\)', rf']({site}/\1.html\2)', src)
             parts.append(src)
         elif c['cell_type'] == 'code':
             parts.append(f'```python\n{src}\n```')
             out = ''.join(''.join(o['text']) for o in c.get('outputs', []) if o.get('output_type') == 'stream').strip()
             if out: parts.append(f'```\n{out}\n```')
     return '\n\n'.join(parts) + '\n'
-
 
 if __name__ == '__main__':
     text, readme = render(), ROOT/'README.md'

@@ -6,12 +6,12 @@
 __all__ = ['STALE_AFTER', 'CHECKPOINT_VERSION', 'set_seed', 'get_rng_state', 'set_rng_state', 'save_checkpoint',
            'CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint']
 
-# %% ../nbs/09_checkpoint.ipynb #f29e4026
-import os, pickle, random, sys, time, uuid, zipfile
+# %% ../nbs/09_checkpoint.ipynb #d0306538
+import os, pickle, random, socket, sys, time, uuid, zipfile
 from pathlib import Path
 import torch
 
-# %% ../nbs/09_checkpoint.ipynb #37ffdf79
+# %% ../nbs/09_checkpoint.ipynb #3d3029af
 def _check_int(name, value, low=0, example=42):
     "`value` if it is an int >= `low`; else a clear error."
     if isinstance(value, bool) or not isinstance(value, int):
@@ -26,7 +26,7 @@ def set_seed(seed:int): # a non-negative int
     except ImportError: return
     np.random.seed(seed % 2**32)
 
-# %% ../nbs/09_checkpoint.ipynb #46caf16f
+# %% ../nbs/09_checkpoint.ipynb #71d50bed
 def _generators(dl):
     "The `torch.Generator`s a loader shuffles with (its own, its sampler's), each once."
     bs = getattr(dl, 'batch_sampler', None)
@@ -40,7 +40,7 @@ def _mps():
     "True when Apple's MPS backend is there (its generator is then part of the state)."
     return getattr(getattr(torch.backends, 'mps', None), 'is_available', lambda: False)()
 
-# %% ../nbs/09_checkpoint.ipynb #a75050d7
+# %% ../nbs/09_checkpoint.ipynb #8a857b0c
 def get_rng_state(*loaders) -> dict:
     "Every random state a run draws from: Python, torch, numpy, and `loaders`' generators."
     st = {'python': random.getstate(), 'torch': torch.get_rng_state(),
@@ -53,8 +53,8 @@ def get_rng_state(*loaders) -> dict:
         st['numpy'] = [name, keys, int(pos), int(has_gauss), float(gauss)]
     return st
 
-# %% ../nbs/09_checkpoint.ipynb #bd229eeb
-def set_rng_state(state:dict, # from `get_rng_state`
+# %% ../nbs/09_checkpoint.ipynb #74f7c7b1
+def set_rng_state(state:dict, # what get_rng_state returned
                   *loaders): # the same loaders, in the same order
     "Restore the random states `get_rng_state` saved."
     version, internal, gauss = state['python']
@@ -72,10 +72,16 @@ def set_rng_state(state:dict, # from `get_rng_state`
                              "build it as in the saved run")
         for g, s in zip(gens, saved): g.set_state(s)
 
-# %% ../nbs/09_checkpoint.ipynb #debe6aee
+# %% ../nbs/09_checkpoint.ipynb #2cc68ef4
+def _temp(path:Path):
+    "A new temporary file beside `path`, named after this host and process."
+    return path.with_name(f'.{path.name}.{_host()}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp')
+
+def _host(): return socket.gethostname().replace('.', '-')
+
 def _atomic_save(obj, path:Path):
     "`torch.save` `obj` to a temporary file beside `path`, then rename it over `path`."
-    tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
+    tmp = _temp(path)
     try:
         with open(tmp, 'xb') as f:              # a new file, with the permissions your umask gives
             torch.save(obj, f)
@@ -84,7 +90,7 @@ def _atomic_save(obj, path:Path):
     except BaseException:
         tmp.unlink(missing_ok=True); raise
 
-# %% ../nbs/09_checkpoint.ipynb #d6c5e49d
+# %% ../nbs/09_checkpoint.ipynb #d3e14ce1
 STALE_AFTER = 600  # seconds: a temporary file nobody wrote to for this long is a dead writer's
 
 def _sync_dir(folder):
@@ -95,14 +101,23 @@ def _sync_dir(folder):
     except OSError: pass
     finally: os.close(fd)
 
+def _abandoned(t:Path, path:Path):
+    "Whether temporary file `t` of `path` belongs to a writer that is gone."
+    host, pid = (t.name[len(path.name) + 2:].split('.') + ['', ''])[:2]
+    if os.name == 'posix' and host == _host() and pid.isdigit():
+        try: os.kill(int(pid), 0); return False      # signal 0: is the process there?
+        except ProcessLookupError: return True
+        except OSError: return False                 # there, but someone else's
+    return time.time() - t.stat().st_mtime > STALE_AFTER
+
 def _remove_stale_temps(path:Path):
-    "Delete temporary files of `path` that no writer has touched for `STALE_AFTER` seconds."
+    "Delete the temporary files of `path` whose writers are gone."
     for t in path.parent.glob(f'.{path.name}.*.tmp'):
         try:
-            if time.time() - t.stat().st_mtime > STALE_AFTER: t.unlink()
+            if _abandoned(t, path): t.unlink()
         except OSError: pass
 
-# %% ../nbs/09_checkpoint.ipynb #bb4fe0f5
+# %% ../nbs/09_checkpoint.ipynb #9c255602
 CHECKPOINT_VERSION = 1
 
 def save_checkpoint(path, # file to write; its folder is created
@@ -119,14 +134,14 @@ def save_checkpoint(path, # file to write; its folder is created
     _atomic_save(ck, path); _sync_dir(path.parent); _remove_stale_temps(path)
     return path
 
-# %% ../nbs/09_checkpoint.ipynb #8d81f44a
+# %% ../nbs/09_checkpoint.ipynb #acca240e
 class CheckpointError(ValueError):
     "The file is not a usable trainkit checkpoint."
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     "The checkpoint holds pickled Python objects, which could run code when loaded."
 
-# %% ../nbs/09_checkpoint.ipynb #8283adca
+# %% ../nbs/09_checkpoint.ipynb #2df4cc1d
 def _read(path:Path, map_location):
     "The object saved in `path`, loaded with `weights_only=True`, or a clear error."
     if not path.is_file():
@@ -141,8 +156,8 @@ def _read(path:Path, map_location):
     except (RuntimeError, EOFError) as e:
         raise CheckpointError(f"{path} is damaged ({e}): use an intact copy") from None
 
-# %% ../nbs/09_checkpoint.ipynb #1ac1abc1
-def load_checkpoint(path, # a file written by `save_checkpoint`
+# %% ../nbs/09_checkpoint.ipynb #ea05a50b
+def load_checkpoint(path, # a file save_checkpoint wrote
                     model=None, # load the weights into it (strict)
                     optimizer=None, # load the optimizer state into it
                     map_location='cpu', # where the tensors land

@@ -283,7 +283,7 @@ def train(model, # a torch or trainkit module
     return s.history
 
 # %% ../nbs/11_train.ipynb #3de27d2e
-def plot_history(history:dict, # what `train` returned
+def plot_history(history:dict, # what train returned
                  figsize=None): # inches; default 5 per panel
     "Plot each loss and metric per epoch, train against test; return the matplotlib figure."
     import matplotlib.pyplot as plt
