@@ -87,6 +87,8 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
                   ) -> dict: # the history: lists train_loss, train_acc, test_loss, test_acc
     "Train the seed MLP (784-50-10, ReLU) with trainkit's own parts, print one line per epoch and save a checkpoint."
     dev = _check_options(epochs, lr, bs, dataset, data_dir, device, resume)   # before any slow import
+    if nproc != 1 and 'LOCAL_RANK' not in os.environ:
+        raise UsageError("--nproc starts processes from the command line: trainkit-train --nproc 2")
     from trainkit.module import Linear, ReLU, cross_entropy
     from trainkit.sequential import Sequential
     from trainkit.optimizer import SGD
@@ -151,20 +153,23 @@ def _fail(msg, status):
     print(f"trainkit-train: error: {' '.join(str(msg).split())}", file=sys.stderr)
     sys.exit(status)
 
-def _launch(nproc, argv):
+def _launch(nproc, words):
     "Start `nproc` processes of this command with torchrun (data-parallel training); exit with its status."
     if nproc < 1: _fail(f"--nproc must be a whole number >= 1, got {nproc}: e.g. --nproc 2", 2)
+    i = next(i for i, w in enumerate(words) if w.split('=')[0] == '--nproc')     # the processes don't need it
+    rest = words[:i] + words[i + (1 if '=' in words[i] else 2):]
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nproc}',
-           '-m', 'trainkit.cli', *(sys.argv[1:] if argv is None else argv)]
+           '-m', 'trainkit.cli', *rest]
     sys.exit(subprocess.call(cmd))
 
 def main(argv:list=None, # command-line words (default: sys.argv[1:])
         ):
     "The `trainkit-train` console script: parse the options, train; a problem prints one line and exits non-zero."
     p = get_parser()
-    args = vars(p.parse_args(normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(p))))
+    words = normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(p))
+    args = vars(p.parse_args(words))
     args.pop('pdb', None); args.pop('xtra', None)
-    if args['nproc'] != 1 and 'LOCAL_RANK' not in os.environ: _launch(args['nproc'], argv)
+    if args['nproc'] != 1 and 'LOCAL_RANK' not in os.environ: _launch(args['nproc'], words)
     try: trainkit_train(**args)
     except UsageError as e: _fail(e, 2)
     except (DataError, FloatingPointError, FileNotFoundError, PermissionError) as e: _fail(e, 1)  # nan loss is a FloatingPointError

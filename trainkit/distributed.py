@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DistributedSampler', 'UnpaddedDistributedSampler', 'average_gradients', 'init_distributed', 'torchrun']
 
-# %% ../nbs/15_distributed.ipynb #a57bb1f9
+# %% ../nbs/15_distributed.ipynb #67cb2da5
 import atexit, math, os, re, subprocess, sys, time, warnings
 from pathlib import Path
 import torch, torch.distributed as dist
@@ -15,7 +15,7 @@ import trainkit
 from .checkpoint import _check_int
 from .data import Sampler, RandomSampler
 
-# %% ../nbs/15_distributed.ipynb #25b1f53c
+# %% ../nbs/15_distributed.ipynb #8221ace3
 class DistributedSampler(Sampler):
     "This process's share of `dataset`: torch.utils.data.DistributedSampler's indices."
     def __init__(self, dataset, # only its len() counts
@@ -32,13 +32,13 @@ class DistributedSampler(Sampler):
     def __len__(self): return self.num_samples
     def set_epoch(self, epoch:int): self.epoch = epoch   # the order is seeded with seed + epoch
 
-# %% ../nbs/15_distributed.ipynb #b891a99a
+# %% ../nbs/15_distributed.ipynb #2e9b7037
 @patch
 def indices(self:DistributedSampler) -> torch.Tensor:
     "This process's indices for this epoch, as an int64 tensor."
     n = len(self.dataset)
-    if self.shuffle: idx = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
-    else: idx = torch.arange(n)
+    g = torch.Generator().manual_seed(self.seed + self.epoch)
+    idx = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
     if (pad := self.total_size - n) > 0:                   # repeat the first indices
         idx = torch.cat([idx, idx.repeat(math.ceil(pad / n))[:pad]])
     return idx[self.rank:self.total_size:self.num_replicas]
@@ -46,35 +46,38 @@ def indices(self:DistributedSampler) -> torch.Tensor:
 @patch
 def _index_tensors(self:DistributedSampler): yield self.indices()   # for trainkit's DataLoader
 
-# %% ../nbs/15_distributed.ipynb #bfa78f26
+# %% ../nbs/15_distributed.ipynb #db5ee9a0
 def _replicas(num_replicas, rank):
     "`num_replicas` and `rank`, from the process group where they are None."
     if num_replicas is None or rank is None:
         if not (dist.is_available() and dist.is_initialized()):
-            raise ValueError("DistributedSampler needs num_replicas and rank outside a process group: "
-                             "e.g. num_replicas=2, rank=0, or run the script under torchrun")
+            raise ValueError("DistributedSampler needs num_replicas and rank outside a process "
+                             "group: e.g. num_replicas=2, rank=0, or run the script under torchrun")
         num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
         rank = dist.get_rank() if rank is None else rank
     _check_int('num_replicas', num_replicas, 1, 2)
     if not (isinstance(rank, int) and 0 <= rank < num_replicas):
-        raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                         f"[0, {num_replicas - 1}]")
     return num_replicas, rank
 
-# %% ../nbs/15_distributed.ipynb #182ac830
+# %% ../nbs/15_distributed.ipynb #3c303435
 @patch
 def __repr__(self:DistributedSampler):
-    return (f"{type(self).__name__}(rank {self.rank} of {self.num_replicas}: {self.num_samples} of "
-            f"{len(self.dataset)} samples, shuffle={self.shuffle}, seed={self.seed}, epoch {self.epoch})")
+    return (f"{type(self).__name__}(rank {self.rank} of {self.num_replicas}: {self.num_samples} "
+            f"of {len(self.dataset)} samples, shuffle={self.shuffle}, seed={self.seed}, "
+            f"epoch {self.epoch})")
 
-# %% ../nbs/15_distributed.ipynb #6dfe5b2d
+# %% ../nbs/15_distributed.ipynb #92eaf7c4
 class UnpaddedDistributedSampler(DistributedSampler):
     "This process's share of `dataset` with no index repeated (shares differ by one at most)."
-    def __init__(self, dataset, num_replicas:int=None, rank:int=None, shuffle:bool=False, seed:int=0):
+    def __init__(self, dataset, num_replicas:int=None, rank:int=None, shuffle:bool=False,
+                 seed:int=0):
         super().__init__(dataset, num_replicas, rank, shuffle, seed)
         self.total_size = len(dataset)
         self.num_samples = len(range(self.rank, self.total_size, self.num_replicas))
 
-# %% ../nbs/15_distributed.ipynb #7f3d158c
+# %% ../nbs/15_distributed.ipynb #45eae516
 def average_gradients(model): # call after backward(), in every process
     "Average each gradient of `model` over the processes: all_reduce adds them up, then divide."
     world = dist.get_world_size()
@@ -83,17 +86,19 @@ def average_gradients(model): # call after backward(), in every process
             dist.all_reduce(p.grad)                 # in place: the sum over every process
             p.grad /= world
 
-# %% ../nbs/15_distributed.ipynb #1bf92f64
+# %% ../nbs/15_distributed.ipynb #da7ca974
 def init_distributed(backend:str=None, # None: gloo, and NCCL for CUDA tensors
                      timeout=None): # a timedelta; None: torch's default
     "Join the process group torchrun describes in the environment (once); return rank, world size."
     if not dist.is_initialized():
         if 'MASTER_ADDR' not in os.environ:
             raise ValueError("no process group and no torchrun environment (RANK, WORLD_SIZE, "
-                             "MASTER_ADDR): start the script with torchrun --standalone --nproc-per-node=2")
+                             "MASTER_ADDR): start the script with torchrun --standalone "
+                             "--nproc-per-node=2")
         cuda, local = torch.cuda.is_available(), int(os.environ.get('LOCAL_RANK', 0))
         if cuda and local < torch.cuda.device_count(): torch.cuda.set_device(local)
-        dist.init_process_group(backend or ('cpu:gloo,cuda:nccl' if cuda else 'gloo'), timeout=timeout)
+        backend = backend or ('cpu:gloo,cuda:nccl' if cuda else 'gloo')
+        dist.init_process_group(backend, timeout=timeout)
     atexit.unregister(_let_gloo_finish); atexit.register(_let_gloo_finish)
     return dist.get_rank(), dist.get_world_size()
 
@@ -101,13 +106,13 @@ def _let_gloo_finish():
     "At exit, give gloo's threads a moment to drop their tensors while Python still runs."
     if dist.is_initialized(): time.sleep(0.1)
 
-# %% ../nbs/15_distributed.ipynb #ea9ba781
+# %% ../nbs/15_distributed.ipynb #c972ec63
 def torchrun(script, # the Python file to run
              *args, # its command-line arguments
              nproc_per_node:int=2, # processes to start
              timeout:float=300, # seconds before they are stopped
              check:bool=True): # raise if a process failed
-    "Run `script` under `torchrun --standalone` and print each process's lines, tagged with its rank."
+    "Run `script` under `torchrun --standalone`; print each process's lines, tagged with its rank."
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--role', 'rank',
            f'--nproc-per-node={nproc_per_node}', '--tee', '3', str(script), *map(str, args)]
     here = str(Path(trainkit.__file__).resolve().parents[1])   # the processes import this trainkit
@@ -121,12 +126,13 @@ def torchrun(script, # the Python file to run
                            f"{p.returncode}); the end of its output:\n" + _tail(err))
     return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
-# %% ../nbs/15_distributed.ipynb #33041b04
+# %% ../nbs/15_distributed.ipynb #81c57117
 def _by_rank(text):
     "torchrun's `[rankN]:` lines, grouped by rank and shown as `[rank N] ...`."
     tagged = [(int(m[1]), m[2]) if (m := re.match(r'\[rank(\d+)\]:(.*)', line)) else (-1, line)
               for line in text.splitlines()]
-    return [f"[rank {r}] {line}" if r >= 0 else line for r, line in sorted(tagged, key=lambda t: t[0])]
+    tagged.sort(key=lambda t: t[0])                        # stable: each rank's lines in order
+    return [f"[rank {r}] {line}" if r >= 0 else line for r, line in tagged]
 
 def _tail(text, n=12): return '\n'.join(text.splitlines()[-n:])
 
@@ -138,17 +144,17 @@ def _stop(p, script, timeout):
     raise TimeoutError(f"{script} was still running after {timeout} s, so it was stopped: "
                        "is a process waiting for one that skipped a collective?")
 
-# %% ../nbs/15_distributed.ipynb #c4d3cd29
+# %% ../nbs/15_distributed.ipynb #9df4862b
 def _wrap(model, device):
     "The user's model and the DistributedDataParallel around it."
     if isinstance(model, DistributedDataParallel): return model.module, model
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"DistributedDataParallel wraps a torch.nn.Module, got {type(model).__name__}: "
-                        "build the model from torch.nn.Module subclasses")
+        raise TypeError("DistributedDataParallel wraps a torch.nn.Module, got "
+                        f"{type(model).__name__}: build the model from torch.nn.Module subclasses")
     ids = [device.index] if device is not None and device.type == 'cuda' else None
     return model, DistributedDataParallel(model, device_ids=ids)
 
-# %% ../nbs/15_distributed.ipynb #a5915f75
+# %% ../nbs/15_distributed.ipynb #92814b2f
 _SHARDED = (torch.utils.data.DistributedSampler, DistributedSampler)
 _SHUFFLED = (torch.utils.data.RandomSampler, RandomSampler)
 _LOADER_ARGS = ('num_workers', 'collate_fn', 'pin_memory', 'timeout', 'worker_init_fn',
@@ -157,14 +163,16 @@ _LOADER_ARGS = ('num_workers', 'collate_fn', 'pin_memory', 'timeout', 'worker_in
 
 def _samplers(dl):
     "The samplers `dl` draws indices from: its own and its batch sampler's."
-    return [getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)]
+    batches = getattr(dl, 'batch_sampler', None)
+    return [getattr(dl, 'sampler', None), getattr(batches, 'sampler', None)]
 
 def _resampled(dl, sampler):
     "A loader like `dl` (its class, batch size and options) that takes its indices from `sampler`."
     kw = {k: getattr(dl, k) for k in _LOADER_ARGS if hasattr(dl, k)}
-    return type(dl)(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last, **kw)
+    return type(dl)(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last,
+                    **kw)
 
-# %% ../nbs/15_distributed.ipynb #889e14e9
+# %% ../nbs/15_distributed.ipynb #8c844b9d
 def _on_group(t):
     "`t` where the process group can reduce it: on this GPU, for a group with NCCL only."
     return t.cuda() if 'gloo' not in str(dist.get_backend()) else t
@@ -177,15 +185,16 @@ def _shared_seed(dl):
     dist.broadcast(t, src=0)
     return int(t)
 
-# %% ../nbs/15_distributed.ipynb #da6b6615
+# %% ../nbs/15_distributed.ipynb #fe60db43
 def _split(dl, name, sampler, s, world):
-    "`dl` over this process's share of its dataset, taken by `sampler(dataset)`, if it can be split."
+    "`dl` over this process's share of its dataset, taken by `sampler(dataset)`, if it splits."
     ds = getattr(dl, 'dataset', None)
     if (getattr(dl, 'batch_size', None) is None or isinstance(ds, torch.utils.data.IterableDataset)
             or not hasattr(ds, '__len__')):
-        if s.is_main: warnings.warn(f"train can't split the {name} loader ({type(dl).__name__}) between "
-                                    f"the {world} processes, so each goes through all of it: pass a "
-                                    "DataLoader with sampler=DistributedSampler(dataset)", stacklevel=4)
+        if s.is_main: warnings.warn(
+            f"train can't split the {name} loader ({type(dl).__name__}) between the {world} "
+            "processes, so each goes through all of it: pass a DataLoader with "
+            "sampler=DistributedSampler(dataset)", stacklevel=4)
         return dl
     if name == 'test' and len(ds) < world:
         raise ValueError(f"the test set has {len(ds)} samples, fewer than the {world} processes: "
@@ -199,10 +208,11 @@ def _split_loaders(s, world):
         shuffle = any(isinstance(x, _SHUFFLED) for x in mine)
         make = lambda ds: DistributedSampler(ds, shuffle=shuffle, seed=seed)
         s.train_dl = _split(s.train_dl, 'training', make, s, world)
-    if s.test_dl is not None and not isinstance(_samplers(s.test_dl)[0], UnpaddedDistributedSampler):
+    unpadded = isinstance(_samplers(s.test_dl)[0], UnpaddedDistributedSampler)
+    if s.test_dl is not None and not unpadded:
         s.test_dl = _split(s.test_dl, 'test', UnpaddedDistributedSampler, s, world)
 
-# %% ../nbs/15_distributed.ipynb #4c024868
+# %% ../nbs/15_distributed.ipynb #cc27f8bd
 def _sum_over_processes(sums):
     "`sums` (a pass's sums and sample count, float64) added up over every process."
     t = _on_group(sums)
@@ -218,9 +228,9 @@ def _check_steps(dl):
         raise ValueError(f"the training loader gives {least} to {most} batches in different "
                          "processes: DDP needs the same number in each: use a DistributedSampler")
 
-# %% ../nbs/15_distributed.ipynb #8f7af823
+# %% ../nbs/15_distributed.ipynb #485d9889
 def _data_parallel(s):
-    "Make the loop's state `s` one process of a data-parallel run: what `train` does under torchrun."
+    "Make the loop's state `s` one process of a data-parallel run (what `train` does in torchrun)."
     rank, world = init_distributed()
     s.is_main, s.barrier, s.reduce = rank == 0, dist.barrier, _sum_over_processes
     if s.device is not None and s.device.type == 'cuda' and s.device.index is None:

@@ -47,7 +47,7 @@ def _total(values, sizes):
     return sum(float(v) * k for v, k in zip(values, sizes))
 
 class _Sums:
-    "A pass's losses and metrics, kept as tensors; at the end, means over samples (of every process)."
+    "A pass's losses and metrics, kept as tensors; at the end, means over samples (all processes')."
     def __init__(self, metrics):
         self.metrics, self.losses, self.sizes, self.vals = metrics, [], [], {}
     def add(self, out, yb, loss):
@@ -154,9 +154,9 @@ def _state(model, loss_fn, optimizer=None, train_dl=None, test_dl=None, device=N
     else: device = torch.device(device)
     where = dict(epoch=0, epochs=0, phase=None, batch=0, n_batches=None, skip_epoch=False,
                  check_at=0.)
-    return TrainState(model=model, net=model, loss_fn=loss_fn, optimizer=optimizer,
+    return TrainState(model=model, net=model, loss_fn=loss_fn, optimizer=optimizer, history={},
                       train_dl=train_dl, test_dl=test_dl, device=device, metrics=_metrics(metrics),
-                      history={}, reduce=lambda sums: sums, **_amp(precision, device), **(where | kw))
+                      reduce=lambda sums: sums, **_amp(precision, device), **(where | kw))
 
 def _amp(precision, device):
     "Autocast to `precision`'s dtype, and a gradient scaler that acts for fp16 only."
