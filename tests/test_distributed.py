@@ -198,6 +198,25 @@ def test_a_dead_peer_stops_a_group_started_without_torchrun(tmp_path):
             p.communicate()
 
 
+UNEVEN = '''
+import os, torch, torch.nn as nn, torch.nn.functional as F
+from pathlib import Path
+from trainkit.train import train
+Path(f"pid.{os.environ['RANK']}").write_text(str(os.getpid()))
+x, y = torch.randn(32, 784), torch.randint(0, 10, (32,))
+model = nn.Linear(784, 10)
+batches = [(x, y)] * (3 + int(os.environ['RANK']))                   # rank 1 has a batch more
+train(model, batches, None, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), 1)
+'''
+
+
+def test_unequal_numbers_of_batches_fail_on_every_rank_instead_of_hanging(tmp_path):
+    (tmp_path/'uneven.py').write_text(UNEVEN)
+    r = launch([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2',
+                'uneven.py'], tmp_path, timeout=120)
+    assert r.returncode != 0 and r.stderr.count('DDP needs the same number in each') == 2, r.stderr[-3000:]
+
+
 def test_cli_under_torchrun_and_with_nproc(tmp_path):
     args = ['--epochs', '1', '--no-progress', '--save']
     a = ok(launch([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2',
