@@ -33,7 +33,9 @@ _CANCEL = (CancelBatchException, CancelEpochException, CancelFitException)
 # %% ../nbs/10_callbacks.ipynb #6190eedd
 class TrainState:
     "What the loop holds: model, optimizer, loaders, where it is, the last batch, the history."
+    is_main = True                      # False in every process but the first of a distributed run
     def __init__(self, **kw): self.__dict__.update(kw)
+    def barrier(self): "Wait for the other processes of a distributed run (none here)."
     def __repr__(self):
         return f"TrainState(epoch {self.epoch}/{self.epochs}, {self.phase} batch {self.batch})"
 
@@ -80,6 +82,7 @@ class PrintMetrics(Callback):
     order = 90
     def before_epoch(self, s): self.t0 = time.perf_counter()
     def after_epoch(self, s):
+        if not s.is_main: return
         vals = '  '.join(f"{k} {v[-1]:.4f}" for k, v in s.history.items())
         took = time.perf_counter() - self.t0
         print(f"epoch {s.epoch:>{len(str(s.epochs))}}/{s.epochs}  {vals}  ({took:.1f}s)")
@@ -93,12 +96,13 @@ class ProgressBar(Callback):
     def before_train(self, s): self.t0 = self.t_next = time.perf_counter()
     before_test = before_train
     def after_train_batch(self, s):
-        if (now := time.perf_counter()) < self.t_next: return
+        if not s.is_main or (now := time.perf_counter()) < self.t_next: return
         self.t_next, n, k = now + self.interval, s.n_batches, s.batch
         bar = f"[{'=' * (20 * k // n):.<20}] {k}/{n}" if n else f"{k}"
         self._draw(f"epoch {s.epoch} {s.phase} {bar} loss {s.loss.item():.4f} {now - self.t0:.1f}s")
     after_test_batch = after_train_batch
-    def after_train(self, s): self._draw('')
+    def after_train(self, s):
+        if s.is_main: self._draw('')
     after_test = after_train
     def _draw(self, text):
         f = self.file or sys.stdout
@@ -171,8 +175,8 @@ class EarlyStopping(Callback):
         self.wait += 1
         value = s.history[m.key][-1]
         if math.isnan(value) or self.wait >= self.patience:
-            print(f"early stop after epoch {s.epoch}: {m.key} is {value:.4f}, "
-                  f"best {m.best:.4f} at epoch {m.best_epoch}")
+            if s.is_main: print(f"early stop after epoch {s.epoch}: {m.key} is {value:.4f}, "
+                                f"best {m.best:.4f} at epoch {m.best_epoch}")
             raise CancelFitException
     def state_dict(self): return {'best': self.monitor.best, 'epoch': self.monitor.best_epoch,
                                   'wait': self.wait}
@@ -182,11 +186,14 @@ class EarlyStopping(Callback):
 # %% ../nbs/10_callbacks.ipynb #1a201a42
 def _save_run(s, path):
     "Save the run so far: model, optimizer, random states, epoch, history, callbacks' state."
-    loaders = [getattr(s, k, None) for k in ('train_dl', 'test_dl')]
-    loaders = [dl for dl in loaders if dl is not None]
-    state = [cb.state_dict() for cb in s.events.stateful] if hasattr(s, 'events') else []
-    save_checkpoint(path, s.model, s.optimizer, loaders=loaders, epoch=s.epoch, history=s.history,
-                    callbacks=state)
+    if s.is_main:                                    # one process writes; the others wait for it
+        loaders = [getattr(s, k, None) for k in ('train_dl', 'test_dl')]
+        loaders = [dl for dl in loaders if dl is not None]
+        state = [cb.state_dict() for cb in s.events.stateful] if hasattr(s, 'events') else []
+        extra = {'scaler': s.scaler.state_dict()} if hasattr(s, 'scaler') else {}
+        save_checkpoint(path, s.model, s.optimizer, loaders=loaders, epoch=s.epoch,
+                        history=s.history, callbacks=state, **extra)
+    s.barrier()
 
 class ModelCheckpoint(Callback):
     "Save the run to `path` whenever `monitor` improves (every epoch if `save_best_only=False`)."
@@ -207,9 +214,11 @@ class CSVLogger(Callback):
     def __init__(self, path): self.path = Path(path)
     def before_fit(self, s):
         self.fields = ['epoch', *s.history]
+        if not s.is_main: return
         if s.epoch == 0 or not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, 'w', newline='') as f: csv.writer(f).writerow(self.fields)
     def after_epoch(self, s):
+        if not s.is_main: return
         with open(self.path, 'a', newline='') as f:
             csv.writer(f).writerow([s.epoch, *(repr(v[-1]) for v in s.history.values())])

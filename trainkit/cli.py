@@ -7,7 +7,7 @@ __all__ = ['DATASETS', 'DEFAULT_SAVE', 'EPILOG', 'UsageError', 'DataError', 'loa
            'get_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #d4ec6842
-import argparse, math, sys
+import argparse, math, os, subprocess, sys
 from pathlib import Path
 from fastcore.script import anno_parser
 
@@ -74,7 +74,7 @@ def load_data(dataset:str='sample', # sample, mnist or fashion
 # %% ../nbs/16_cli.ipynb #da63a4dd
 def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up to this many)
                    lr:float=0.1, # SGD learning rate (> 0)
-                   bs:int=64, # training batch size
+                   bs:int=64, # training batch size (per process under torchrun)
                    dataset:str='sample', # sample (5,000 bundled real digits, offline), mnist or fashion
                    data_dir:str=None, # folder with the IDX files of mnist/fashion (default: $TRAINKIT_DATA, else ~/.cache/trainkit)
                    seed:int=42, # random seed (initial weights and shuffling)
@@ -83,14 +83,20 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
                    resume:str=None, # checkpoint to continue from (same model; exactly as if never stopped)
                    progress:bool=True, # draw a progress bar when run in a terminal; --no-progress: never
                    download:bool=True, # download mnist/fashion through torchvision if not found; --no-download: never
+                   nproc:int=1, # processes to train in (data parallel); more than 1 starts them with torchrun
                   ) -> dict: # the history: lists train_loss, train_acc, test_loss, test_acc
     "Train the seed MLP (784-50-10, ReLU) with trainkit's own parts, print one line per epoch and save a checkpoint."
     dev = _check_options(epochs, lr, bs, dataset, data_dir, device, resume)   # before any slow import
+    if nproc != 1 and 'LOCAL_RANK' not in os.environ:
+        raise UsageError("--nproc starts processes from the command line: trainkit-train --nproc 2")
     from trainkit.module import Linear, ReLU, cross_entropy
     from trainkit.sequential import Sequential
     from trainkit.optimizer import SGD
     from trainkit.data import DataLoader, TensorDataset
     from trainkit.train import train, set_seed
+    import torch
+    world, first = int(os.environ.get('WORLD_SIZE', 1)), os.environ.get('RANK', '0') == '0'   # torchrun's
+    if dev.type == 'cuda' and dev.index is None: dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     if save is None: save = resume if resume is not None else DEFAULT_SAVE
     if str(save).lower() in ('', 'none'): save = None
     x, y, xt, yt = load_data(dataset, data_dir, download)
@@ -100,11 +106,12 @@ def trainkit_train(epochs:int=8, # epochs in total (a resumed run continues up t
     optimizer = SGD(model.parameters(), lr=lr)
     train_dl = DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
     test_dl = DataLoader(TensorDataset(xt, yt), batch_size=1000)
-    print(f"trainkit-train: MLP 784-50-10 on {dataset} ({len(x)} train / {len(xt)} test), SGD lr={lr}, bs={bs}, "
-          f"seed {seed}, {epochs} epoch{'s' if epochs > 1 else ''}, device {dev.type}")
+    if first: print(f"trainkit-train: MLP 784-50-10 on {dataset} ({len(x)} train / {len(xt)} test), SGD lr={lr}, "
+                    f"bs={bs}, seed {seed}, {epochs} epoch{'s' if epochs > 1 else ''}, device {dev.type}"
+                    + (f", {world} processes" if world > 1 else ''))
     history = train(model, train_dl, test_dl, cross_entropy, optimizer, epochs, device=dev,
                     progress=None if progress else False, save_path=save, save_every=1 if save else None, resume=resume)
-    if save: print(f"saved checkpoint: {save} (continue with: trainkit-train --resume {save} --epochs {epochs + 5})")
+    if save and first: print(f"saved checkpoint: {save} (continue with: trainkit-train --resume {save} --epochs {epochs + 5})")
     return history
 
 # %% ../nbs/16_cli.ipynb #38cf4797
@@ -131,6 +138,7 @@ EPILOG = f"""examples:
   trainkit-train --epochs 2 --lr 0.05 --no-progress
   trainkit-train --resume {DEFAULT_SAVE} --epochs 12
   trainkit-train --dataset fashion --data-dir /usr/share/datasets/fashion-mnist
+  trainkit-train --nproc 2                    # 2 processes, as torchrun --standalone --nproc-per-node=2 -m trainkit.cli
 Option names take dashes or underscores (--data-dir = --data_dir). Exit status: 0 done, 1 failed, 2 bad option."""
 
 def get_parser():
@@ -145,12 +153,23 @@ def _fail(msg, status):
     print(f"trainkit-train: error: {' '.join(str(msg).split())}", file=sys.stderr)
     sys.exit(status)
 
+def _launch(nproc, words):
+    "Start `nproc` processes of this command with torchrun (data-parallel training); exit with its status."
+    if nproc < 1: _fail(f"--nproc must be a whole number >= 1, got {nproc}: e.g. --nproc 2", 2)
+    i = next(i for i, w in enumerate(words) if w.split('=')[0] == '--nproc')     # the processes don't need it
+    rest = words[:i] + words[i + (1 if '=' in words[i] else 2):]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nproc}',
+           '-m', 'trainkit.cli', *rest]
+    sys.exit(subprocess.call(cmd))
+
 def main(argv:list=None, # command-line words (default: sys.argv[1:])
         ):
     "The `trainkit-train` console script: parse the options, train; a problem prints one line and exits non-zero."
     p = get_parser()
-    args = vars(p.parse_args(normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(p))))
+    words = normalize_argv(sys.argv[1:] if argv is None else list(argv), _options(p))
+    args = vars(p.parse_args(words))
     args.pop('pdb', None); args.pop('xtra', None)
+    if args['nproc'] != 1 and 'LOCAL_RANK' not in os.environ: _launch(args['nproc'], words)
     try: trainkit_train(**args)
     except UsageError as e: _fail(e, 2)
     except (DataError, FloatingPointError, FileNotFoundError, PermissionError) as e: _fail(e, 1)  # nan loss is a FloatingPointError

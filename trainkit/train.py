@@ -8,8 +8,8 @@ __all__ = ['accuracy', 'get_device', 'NonFiniteLossError', 'train_step', 'test_s
            'UnsafeCheckpointError', 'CHECKPOINT_VERSION']
 
 # %% ../nbs/11_train.ipynb #b79263cb
-import math, time
-import torch
+import contextlib, math, os, time
+import torch, torch.distributed as dist
 from .checkpoint import (_check_int, set_seed, get_rng_state, set_rng_state,
                                  save_checkpoint, load_checkpoint, CheckpointError,
                                  UnsafeCheckpointError, CHECKPOINT_VERSION)
@@ -33,30 +33,30 @@ def accuracy(logits, # (N, C) scores
 
 # %% ../nbs/11_train.ipynb #cd179edd
 def get_device() -> torch.device:
-    "The best device here: cuda, then mps, then cpu."
-    if torch.cuda.is_available(): return torch.device('cuda')
+    "The best device here: cuda (under torchrun, this process's GPU), then mps, then cpu."
+    if torch.cuda.is_available(): return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
 # %% ../nbs/11_train.ipynb #e574efe9
-def _mean(values, sizes):
-    "The mean over samples of per-batch values: batch means, or one value per sample."
-    n = sum(sizes)
+def _total(values, sizes):
+    "The sum over samples of per-batch values: batch means, or one value per sample."
     if all(isinstance(v, torch.Tensor) and v.shape == (k,) for v, k in zip(values, sizes)):
-        return torch.cat(values).double().sum().item() / n
-    return sum(float(v) * k for v, k in zip(values, sizes)) / n
+        return torch.cat(values).double().sum().item()
+    return sum(float(v) * k for v, k in zip(values, sizes))
 
 class _Sums:
-    "A pass's losses and metrics, kept as tensors and averaged over samples at the end."
+    "A pass's losses and metrics, kept as tensors; at the end, means over samples (all processes')."
     def __init__(self, metrics):
         self.metrics, self.losses, self.sizes, self.vals = metrics, [], [], {}
     def add(self, out, yb, loss):
         self.losses.append(loss.detach()); self.sizes.append(len(yb))
         for k, f in self.metrics.items(): self.vals.setdefault(k, []).append(f(out.detach(), yb))
-    def means(self):
-        means = {k: _mean(v, self.sizes) for k, v in self.vals.items()}
-        return {'loss': _mean(self.losses, self.sizes), **means}
+    def means(self, reduce): # adds up the sums and counts of every process
+        sums = [_total(v, self.sizes) for v in (self.losses, *self.vals.values())]
+        sums = reduce(torch.tensor([*sums, sum(self.sizes)], dtype=torch.float64))
+        return dict(zip(['loss', *self.vals], (sums[:-1] / sums[-1]).tolist()))
 
 # %% ../nbs/11_train.ipynb #cab8c5a4
 _INT = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
@@ -78,13 +78,16 @@ def _metrics(metrics):
 def _batch(s, events, sums, training):
     "Steps 2-6 of the song (2-3 and 8-9 when testing) for the batch in `s.xb`, `s.yb`."
     events(f'before_{s.phase}_batch', s)
-    s.out = s.model(s.xb)                                  # 2, 8. forward pass
-    s.loss = s.loss_fn(s.out, s.yb)                        # 3, 9. loss
+    with s.autocast:                                       # mixed precision, if asked for
+        s.out = (s.net if training else s.model)(s.xb)     # 2, 8. forward pass
+        s.loss = s.loss_fn(s.out, s.yb)                    # 3, 9. loss
     if training:
         s.optimizer.zero_grad()                            # 4. zero the gradients
-        s.loss.backward()                                  # 5. backpropagate
-        events('after_backward', s)
-        s.optimizer.step()                                 # 6. step
+        s.scaler.scale(s.loss).backward()                  # 5. backpropagate
+        s.scaler.unscale_(s.optimizer)                     #    the true gradients, for callbacks
+        try: events('after_backward', s)
+        except CancelBatchException: s.scaler.update(); raise
+        s.scaler.step(s.optimizer); s.scaler.update()      # 6. step
         if (now := time.perf_counter()) > s.check_at:      # ~10 times a second: is the loss finite?
             s.check_at = now + 0.1
             if not math.isfinite(s.loss.item()): raise _nonfinite(s, sums.losses + [s.loss])
@@ -139,21 +142,30 @@ def _results(s, sums):
         if s.skip_epoch: return {k: math.nan for k in ['loss', *s.metrics]}
         raise ValueError(f"the {s.phase} loader gave no batches: "
                          "check its dataset, batch_size and drop_last")
-    res = sums.means()
+    res = sums.means(s.reduce)
     if s.phase == 'train' and not math.isfinite(res['loss']): raise _nonfinite(s, sums.losses)
     return res
 
 # %% ../nbs/11_train.ipynb #9ce25e56
 def _state(model, loss_fn, optimizer=None, train_dl=None, test_dl=None, device=None, metrics=None,
-           **kw):
+           precision='32', **kw):
     "A fresh `TrainState` for `model` and its data."
     if device is None: device = next((p.device for p in model.parameters()), None)
     else: device = torch.device(device)
     where = dict(epoch=0, epochs=0, phase=None, batch=0, n_batches=None, skip_epoch=False,
                  check_at=0.)
-    return TrainState(model=model, loss_fn=loss_fn, optimizer=optimizer, train_dl=train_dl,
-                      test_dl=test_dl, device=device, metrics=_metrics(metrics), history={},
-                      **(where | kw))
+    return TrainState(model=model, net=model, loss_fn=loss_fn, optimizer=optimizer, history={},
+                      train_dl=train_dl, test_dl=test_dl, device=device, metrics=_metrics(metrics),
+                      reduce=lambda sums: sums, **_amp(precision, device), **(where | kw))
+
+def _amp(precision, device):
+    "Autocast to `precision`'s dtype, and a gradient scaler that acts for fp16 only."
+    dtypes = {'32': None, 'bf16': torch.bfloat16, '16-mixed': torch.float16}   # Lightning's names
+    if precision not in dtypes:
+        raise ValueError(f"precision must be '32', 'bf16' or '16-mixed', got {precision!r}")
+    kind, dtype = 'cpu' if device is None else device.type, dtypes[precision]
+    return dict(autocast=torch.autocast(kind, dtype) if dtype else contextlib.nullcontext(),
+                scaler=torch.amp.GradScaler(kind, enabled=dtype is torch.float16))
 
 # %% ../nbs/11_train.ipynb #e2736ed6
 def train_step(model, # a torch or trainkit module
@@ -183,6 +195,8 @@ test_step.__test__ = False      # pytest: not a test, even when imported into a 
 def _epoch(s, events, save_path, save_every):
     "One epoch: train, test, record, `after_epoch`, save. Returns False once training should stop."
     res, s.skip_epoch = {}, False
+    for sampler in (getattr(dl, 'sampler', None) for dl in (s.train_dl, s.test_dl)):
+        if hasattr(sampler, 'set_epoch'): sampler.set_epoch(s.epoch - 1)   # reshuffle; from 0
     try:
         events('before_epoch', s)
         res |= {f'train_{k}': v for k, v in _pass(s, events, True).items()}
@@ -201,6 +215,7 @@ def _epoch(s, events, save_path, save_every):
 def _resume(s, path, verbose):
     "Load the run saved in `path` into `s`; return the epoch it had reached."
     ck = load_checkpoint(path, s.model, s.optimizer)
+    if ck.get('scaler'): s.scaler.load_state_dict(ck['scaler'])
     set_rng_state(ck['rng'], *[dl for dl in (s.train_dl, s.test_dl) if dl is not None])
     saved, cbs = ck.get('callbacks', []), s.events.stateful
     if len(saved) != len(cbs): raise CheckpointError(
@@ -208,10 +223,15 @@ def _resume(s, path, verbose):
         "pass the same callbacks and scheduler as the run that saved it")
     for cb, state in zip(cbs, saved): cb.load_state_dict(state)
     for k, v in s.history.items(): v.extend(ck['history'].get(k, [math.nan] * ck['epoch']))
-    if verbose: print(f"resumed from {path} after epoch {ck['epoch']}")
+    if verbose and s.is_main: print(f"resumed from {path} after epoch {ck['epoch']}")
     return ck['epoch']
 
 # %% ../nbs/11_train.ipynb #d3980cb1
+def _distributed(s):
+    "Under torchrun or a process group, make `s` one process of a data-parallel run."
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1 or dist.is_available() and dist.is_initialized():
+        from trainkit.distributed import _data_parallel; _data_parallel(s)   # a later lesson
+
 def _callbacks(callbacks, scheduler, interval, progress, verbose):
     "The user's callbacks, plus the built-in ones the arguments ask for."
     cbs = list(callbacks or [])
@@ -240,6 +260,7 @@ def train(model, # a torch or trainkit module
           callbacks=None, # objects with event methods
           scheduler=None, # an lr scheduler to step
           scheduler_interval='epoch', # step it per 'epoch' or 'batch'
+          precision='32', # '32', 'bf16' or '16-mixed'
          ) -> dict:
     "Train and test `model` for `epochs` epochs; return the history of losses and metrics."
     if save_every is not None:
@@ -247,8 +268,9 @@ def train(model, # a torch or trainkit module
         if save_path is None:
             raise ValueError("save_every needs save_path, e.g. save_path='model.pt'")
     if device is not None: model.to(device)
-    s = _state(model, loss_fn, optimizer, train_dl, test_dl, device, metrics,
+    s = _state(model, loss_fn, optimizer, train_dl, test_dl, device, metrics, precision,
                epochs=_check_int('epochs', epochs, 0, 5))
+    _distributed(s)                      # under torchrun: DDP, a share of the data per process
     s.events = _Events(_callbacks(callbacks, scheduler, scheduler_interval, progress, verbose))
     s.history = {f'{p}_{k}': [] for p in ('train', 'test') for k in ['loss', *s.metrics]}
     start = _resume(s, resume, verbose) if resume is not None else 0
