@@ -124,7 +124,7 @@ def knob_train(model, x, y, bs=BS, *, shuffle=False, item=False, bar=None, sgd='
     opt = torch.optim.SGD(model.parameters(), lr=LR) if sgd == 'torch' else None
     params, fwd = list(model.parameters()), fwd or model
     perm = torch.randperm(len(x)) if shuffle else None
-    s = SimpleNamespace(epoch=0, phase='train', batch=0, n_batches=-(-len(x) // bs), loss=None)
+    s = SimpleNamespace(epoch=0, phase='train', batch=0, n_batches=-(-len(x) // bs), loss=None, is_main=True)
     if bar is not None: bar.before_train(s)
     tl, ta = 0.0, 0.0
     model.train()

@@ -26,3 +26,8 @@ def test_a_broken_checkpoint_exits_1_with_one_line(tmp_path):
     (tmp_path/'broken.pt').write_bytes(b'not a checkpoint')
     rc, _, err = cli(tmp_path, '--epochs', '1', '--resume', 'broken.pt')
     assert rc == 1 and len(err.splitlines()) == 1 and 'broken.pt' in err, err
+
+@pytest.mark.parametrize('spelling', ['--data-dir', '--data_dir'])
+def test_option_names_take_dashes_or_underscores(tmp_path, spelling):
+    rc, _, err = cli(tmp_path, spelling, str(tmp_path))     # the sample needs no folder: a usage error
+    assert rc == 2 and '--data-dir is for --dataset mnist or fashion' in err, err

@@ -45,7 +45,10 @@ step "nbdev_test: every notebook's tests" nbdev_test --n_workers 2
 step "real site: Quarto render, what a reader sees" slow python tools/check_site.py --part site
 pytest_args=(-q -p no:cacheprovider --durations=8 tests); (( fast )) && pytest_args+=(-m "not slow")
 step "pytest tests/: processes, CLI, wheel + Colab doors" python -m pytest "${pytest_args[@]}"
-step "benchmark runs (--quick, no timing assertions)" slow python -m bench --quick
+benches() {  # every benchmark's smoke run: each code path once, no timing assertions
+  python -m bench --quick && python -m bench.ddp --quick && python -m bench.cnn_record --quick
+}
+step "benchmark runs (--quick, no timing assertions)" slow benches
 
 echo
 if (( failed )); then printf 'failed: %s\n' "${failures[@]}"; fi
