@@ -212,7 +212,8 @@ def forward(self:BatchNorm2d, input:Tensor): # (N, C, H, W)
     "Normalize with the batch's statistics (training) or the running ones (evaluation)."
     _check_bn(self, input)
     if not self.training and self.running_mean is not None:
-        return _normalize(input, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
+        return _normalize(input, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.eps)
     out, mean, var = BatchNormFunction.apply(input, self.weight, self.bias, self.eps)
     if self.training and self.running_mean is not None: self._track(mean, var, input)
     return out
