@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENDERS = ('trainkit', 'learnpytorch', 'lightning')
 GOALS = {0.90: 12.0, 0.92: 60.0, 0.93: 180.0}   # target test accuracy -> seconds (the issue's goals)
 
-
 # ------------------------------------------------------------------------------------------ one run (a worker)
 def fashion_dir():
     "Where the runs read Fashion-MNIST: $TRAINKIT_DATA, else the apt-get package's folder, else ~/.cache/trainkit."
@@ -39,7 +38,6 @@ def fashion_dir():
     apt = Path('/usr/share/datasets/fashion-mnist')              # apt-get install -y dataset-fashion-mnist
     if 'TRAINKIT_DATA' not in os.environ and (apt / 'train-images-idx3-ubyte.gz').exists(): return apt
     return data_dir()
-
 
 def load_data(quick):
     "Fashion-MNIST as normalised (N, 1, 28, 28) images and int64 labels; --quick: the first 2,048 / 1,000."
@@ -53,7 +51,6 @@ def load_data(quick):
     if quick: x, y, xt, yt = x[:2048], y[:2048], xt[:1000], yt[:1000]
     return x, y, xt, yt
 
-
 def optimizer(model, r, steps_per_epoch):
     "trainkit's SGD (Nesterov momentum, weight decay) and OneCycleLR: torch's classes accept both, Lightning too."
     from trainkit.optimizer import SGD
@@ -64,13 +61,11 @@ def optimizer(model, r, steps_per_epoch):
                        pct_start=r['pct_start'])
     return opt, sched
 
-
 def loss_fn(r):
     "Cross-entropy, with the recipe's label smoothing."
     import functools
     import torch.nn.functional as F
     return functools.partial(F.cross_entropy, label_smoothing=r.get('label_smoothing', 0.0))
-
 
 def run_trainkit(model, data, r):
     from trainkit.data import DataLoader, TensorDataset
@@ -82,7 +77,6 @@ def run_trainkit(model, data, r):
     h = train(model, dl, tdl, loss_fn(r), opt, r['epochs'], progress=False, verbose=False,
               scheduler=sched, scheduler_interval='batch')
     return h['test_acc']
-
 
 def run_learnpytorch(model, data, r):
     "learnpytorch.io's engine (going_modular/engine.py, as in bench/baselines.py), stepping the scheduler too."
@@ -116,7 +110,6 @@ def run_learnpytorch(model, data, r):
         accs.append(test_acc / len(test_dataloader))
     return accs
 
-
 def run_lightning(model, data, r):
     import lightning as L
     from torch.utils.data import DataLoader, TensorDataset
@@ -146,7 +139,6 @@ def run_lightning(model, data, r):
     trainer.fit(net, dl, tdl)
     return net.accs
 
-
 def worker(spec):
     "One timed run in this process: `spec` = contender, recipe, seed, threads, quick. Prints one JSON line."
     import torch
@@ -170,7 +162,6 @@ def worker(spec):
                           cpu_share=round(cpu / (wall * spec['threads']), 3), load_before=load0,
                           load_after=os.getloadavg()[0])))
 
-
 # -------------------------------------------------------------------------------------------- the whole record
 def wait_quiet(max_load, wait, log):
     "Wait (up to `wait` s) until the 1-minute load average is at most `max_load`."
@@ -179,7 +170,6 @@ def wait_quiet(max_load, wait, log):
         time.sleep(5)
     if max_load is not None and os.getloadavg()[0] > max_load:
         log(f'  (load {os.getloadavg()[0]:.2f} is still above {max_load}: running anyway)')
-
 
 def spawn(spec):
     "Run `spec` in a fresh Python; its JSON result, or {'error': ...}."
@@ -190,7 +180,6 @@ def spawn(spec):
         return dict(spec, error=(p.stderr.strip().splitlines() or ['no output'])[-1])
     return json.loads(lines[-1])
 
-
 def available(name):
     "None if contender `name` can run here, else why not."
     if name != 'lightning': return None
@@ -198,9 +187,7 @@ def available(name):
     except ImportError as e: return f'lightning is not installed ({e}): pip install lightning'
     return None
 
-
 def med(xs): return statistics.median(xs)
-
 
 def summarize(runs, targets, contenders):
     "Per target and contender: median, min, max of time and accuracy; ratios to trainkit by seed."
@@ -223,7 +210,6 @@ def summarize(runs, targets, contenders):
             rows.append(row)
     return rows
 
-
 def table(rows, skipped):
     out = ['| target | goal | contender | runs | time: median (min-max) | test accuracy: median (min-max) '
            '| vs trainkit | load | met |', '|---|---|---|---:|---|---|---:|---|---|']
@@ -236,7 +222,6 @@ def table(rows, skipped):
                    f"| {met if r['contender'] == 'trainkit' else ''} |")
     out += [f'| | | {c} | skipped: {why} | | | | | |' for c, why in skipped.items()]
     return '\n'.join(out)
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='python -m bench.cnn_record', description=__doc__.splitlines()[0],
@@ -301,7 +286,6 @@ def main(argv=None):
         path.write_text(json.dumps(out, indent=1) + '\n')
         log(f'\nsaved {path}')
     return 1 if any('error' in r for r in runs) else 0
-
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -23,18 +23,15 @@ from .common import ROOT, load_data, loadavg, machine
 SEED, LR, GLOBAL_BS = 42, 0.1, 64
 CHECKS = []
 
-
 def mlp(width=50):
     "The seeded 784-width-10 MLP (784-width-width-10 for a width over 50)."
     torch.manual_seed(SEED)
     hidden = [nn.Linear(width, width), nn.ReLU()] if width > 50 else []
     return nn.Sequential(nn.Linear(784, width), nn.ReLU(), *hidden, nn.Linear(width, 10))
 
-
 def data(quick):
     "The bench's data (Fashion-MNIST if installed, else the MNIST sample tiled), smaller with --quick."
     return load_data(quick, n_quick=4000)
-
 
 class EpochTimer:
     "A callback that records each epoch's time (train and test pass), after a barrier when distributed."
@@ -43,7 +40,6 @@ class EpochTimer:
         if dist.is_initialized(): dist.barrier()
         self.t0 = self.clock()
     def after_epoch(self, s): self.times.append(self.clock() - self.t0)
-
 
 def train_epochs(d, epochs, batch_size, precision='32', width=50, device=None, clock=time.perf_counter):
     "`train` on the bench data; the epoch times after the first (wall time, or `clock`)."
@@ -58,7 +54,6 @@ def train_epochs(d, epochs, batch_size, precision='32', width=50, device=None, c
     train(model, dl, tdl, F.cross_entropy, opt, epochs, device=device, progress=False, verbose=False,
           precision=precision, callbacks=[timer])
     return timer.times[1:]
-
 
 def comm_rounds(d, rounds):
     "In each of 2 ranks: epochs of a plain loop with DDP, the hand average, no averaging; rank 0's times."
@@ -88,7 +83,6 @@ def comm_rounds(d, rounds):
     gap = max((p - q).abs().max().item() for p, q in zip(ddp.parameters(), hand.parameters()))
     return times, gap
 
-
 def worker(a):
     "What each process of a run does: its figure's work; rank 0 writes the result as JSON to --out."
     from trainkit.distributed import init_distributed
@@ -102,7 +96,6 @@ def worker(a):
         res = dict(times=train_epochs(d, a.epochs, a.batch_size, device=torch.device('cuda', rank)))
     res['samples'] = len(d['x'])
     if rank == 0: Path(a.out).write_text(json.dumps(res))
-
 
 def run(args, nproc=1, threads=1, timeout=1200):
     "Run this module as a worker in `nproc` fresh processes (torchrun when more than 1); its JSON result."
@@ -118,9 +111,7 @@ def run(args, nproc=1, threads=1, timeout=1200):
             return None
         return json.loads(out.read_text())
 
-
 def med(ts): return statistics.median(ts)
-
 
 def interleaved(configs, rounds):
     "{name: (args, nproc, threads)} run round by round in rotated order -> {name: [median epoch s per round]}"
@@ -132,13 +123,11 @@ def interleaved(configs, rounds):
         print(f'  round {r + 1}/{rounds} done', flush=True)
     return times
 
-
 def table(title, rows, base):
     "Print rows {name: seconds} as seconds, samples/s and the ratio to `base`."
     print(f"\n{title}")
     for name, (t, n) in rows.items():
         print(f"  {name:34} {t:7.3f} s  {n / t:9.0f} samples/s  {t / rows[base][0]:5.2f}x")
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog='python -m bench.ddp', description=__doc__.split('\n')[0])
@@ -163,7 +152,6 @@ def main(argv=None):
     if 'amp' in only: res['amp'] = amp_rounds(a, q, ep)
     finish(a, res)
 
-
 def procs(a, q, ep):
     "1 process x 1 thread, 1 x 2 and 2 processes x 1 thread: an epoch of train, each in fresh processes."
     configs = {'1 process x 1 thread': (['--worker', 'train', *q, *ep], 1, 1),
@@ -177,7 +165,6 @@ def procs(a, q, ep):
               {k: (v['epoch_s'], n) for k, v in res.items()}, '1 process x 2 threads')
     return res
 
-
 def comm(a, q):
     "In 2 processes: an epoch of a plain loop with DDP, with the hand-written average, with no averaging."
     c = run(['--worker', 'comm', *q, '--rounds', a.rounds], 2, 1)
@@ -189,7 +176,6 @@ def comm(a, q):
            'no averaging (each rank alone)': (m['alone'], n)}, 'average_gradients (by hand)')
     print(f"  DDP vs the hand average: weights agree to {c['gap']:.1e}")
     return c
-
 
 def amp_rounds(a, q, ep, device=None, precisions=('32', 'bf16')):
     "Epoch times per precision (in this process; on a CPU one thread, CPU time), interleaved; two widths."
@@ -210,7 +196,6 @@ def amp_rounds(a, q, ep, device=None, precisions=('32', 'bf16')):
             print(f"  {prec:10} {med(ts):7.3f} s  {med(ts) / base:5.2f}x")
     return out
 
-
 def gpu(a, q, ep):
     "GPU figures: precision on cuda:0, and DDP over every GPU against one."
     if not torch.cuda.is_available(): sys.exit("bench.ddp --gpu: no CUDA GPU here (torch.cuda.is_available() is False)")
@@ -227,13 +212,11 @@ def gpu(a, q, ep):
                    f'{n} GPUs (DDP)': (med(many['times']), many['samples'])}, '1 GPU')
     finish(a, res)
 
-
 def finish(a, res):
     "Save the JSON if asked; report the checks; exit 1 if one failed."
     res.update(machine=machine(), loadavg_end=loadavg(), checks=CHECKS)
     if a.json: Path(a.json).write_text(json.dumps(res, indent=1)); print(f"\nsaved {a.json}")
     for c in CHECKS: print(f"CHECK FAILED: {c}")
     sys.exit(1 if CHECKS else 0)
-
 
 if __name__ == '__main__': main()

@@ -52,7 +52,6 @@ h = train(model, DataLoader(ds, batch_size=32, shuffle=True), DataLoader(tds, ba
 torch.save({'weights': model.state_dict(), 'history': h}, f'{out}.{rank}.pt')
 ''' % (N, N, M, M)
 
-
 def launch(cmd, cwd, timeout=LAUNCH):
     "Run `cmd` in `cwd` with this repo's trainkit, within `timeout` s (then stop it and fail). -> CompletedProcess"
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'}
@@ -65,14 +64,12 @@ def launch(cmd, cwd, timeout=LAUNCH):
         pytest.fail(f"{' '.join(map(str, cmd[-6:]))} still ran after {timeout} s: a process hangs")
     return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
-
 def torchrun(cwd, *args, timeout=LAUNCH):
     "The training script under `torchrun --standalone`, two processes."
     (cwd/'script.py').write_text(SCRIPT)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2',
            '--max-restarts=0', 'script.py', *map(str, args)]
     return launch(cmd, cwd, timeout)
-
 
 def kill_leftovers(folder):
     "SIGKILL every rank started in `folder` (each writes pid.RANK there) that is still alive."
@@ -82,23 +79,19 @@ def kill_leftovers(folder):
         except OSError: ours = False                                           # gone (or not Linux)
         if ours: os.kill(pid, signal.SIGKILL)
 
-
 @pytest.fixture(autouse=True)
 def reap(tmp_path):
     "After each test, whatever happened, no rank it started lives on."
     yield
     kill_leftovers(tmp_path)
 
-
 def ok(r):
     assert r.returncode == 0, f"exit status {r.returncode}\n--- stdout\n{r.stdout[-3000:]}\n--- stderr\n{r.stderr[-3000:]}"
     return r
 
-
 def data():
     x, y, xt, yt = mnist_sample()
     return TensorDataset(normalize(x[:N]), y[:N]), TensorDataset(normalize(xt[:M]), yt[:M])
-
 
 def one_process(epochs, resume=None):
     "The same run in this process: batches of 64 in the order the two ranks share. -> (model, history)"
@@ -111,9 +104,7 @@ def one_process(epochs, resume=None):
               verbose=False, resume=resume)
     return model, h
 
-
 def gap(a, b): return max((a[k] - b[k]).abs().max().item() for k in a)
-
 
 @pytest.fixture(scope='module')
 def two_ranks(tmp_path_factory):
@@ -122,7 +113,6 @@ def two_ranks(tmp_path_factory):
     ok(torchrun(d, 2, d/'ddp.pt', '', d/'final'))
     try: yield d, torch.load(d/'final.0.pt'), torch.load(d/'final.1.pt')
     finally: kill_leftovers(d)
-
 
 def test_both_ranks_end_equal_and_equal_one_process(two_ranks):
     d, r0, r1 = two_ranks
@@ -134,7 +124,6 @@ def test_both_ranks_end_equal_and_equal_one_process(two_ranks):
     for k in ('train_loss', 'train_acc', 'test_loss'):
         assert r0['history'][k] == pytest.approx(h[k], abs=1e-6), k
 
-
 def test_test_metrics_equal_one_process_evaluation(two_ranks):
     d, r0, _ = two_ranks
     model = nn.Sequential(nn.Linear(784, 50), nn.ReLU(), nn.Linear(50, 10))
@@ -142,7 +131,6 @@ def test_test_metrics_equal_one_process_evaluation(two_ranks):
     res = test_step(model, DataLoader(data()[1], batch_size=M), F.cross_entropy)
     assert res['acc'] == r0['history']['test_acc'][-1]
     assert res['loss'] == pytest.approx(r0['history']['test_loss'][-1], abs=1e-6)
-
 
 def test_rank0_checkpoint_loads_in_one_process_and_resumes(two_ranks):
     d, r0, _ = two_ranks
@@ -152,7 +140,6 @@ def test_rank0_checkpoint_loads_in_one_process_and_resumes(two_ranks):
     resumed, h = one_process(3, resume=d/'ddp.pt')
     straight, hs = one_process(3)
     assert gap(resumed.state_dict(), straight.state_dict()) < 1e-5 and len(h['test_acc']) == 3
-
 
 def test_resume_under_ddp_is_exact(two_ranks, tmp_path):
     d, r0, _ = two_ranks
@@ -164,7 +151,6 @@ def test_resume_under_ddp_is_exact(two_ranks, tmp_path):
         assert all(torch.equal(res['weights'][k], r0['weights'][k]) for k in res['weights'])
         assert res['history'] == r0['history']
 
-
 def test_a_sigkilled_rank_stops_the_run_and_leaves_the_checkpoint(tmp_path):
     t0 = time.monotonic()
     r = torchrun(tmp_path, 3, tmp_path/'run.pt', '', tmp_path/'final', 'kill', timeout=120)
@@ -173,7 +159,6 @@ def test_a_sigkilled_rank_stops_the_run_and_leaves_the_checkpoint(tmp_path):
     assert took < 120
     assert load_checkpoint(tmp_path/'run.pt')['epoch'] == 1                   # epoch 1's, intact
     assert not list(tmp_path.glob('final.*'))
-
 
 def test_a_dead_peer_stops_a_group_started_without_torchrun(tmp_path):
     "Two plain processes in a FileStore group: rank 1 is SIGKILLed; rank 0 fails at once, not after a timeout."
@@ -197,7 +182,6 @@ def test_a_dead_peer_stops_a_group_started_without_torchrun(tmp_path):
             if p.poll() is None: p.kill()
             p.communicate()
 
-
 UNEVEN = '''
 import os, torch, torch.nn as nn, torch.nn.functional as F
 from pathlib import Path
@@ -209,13 +193,11 @@ batches = [(x, y)] * (3 + int(os.environ['RANK']))                   # rank 1 ha
 train(model, batches, None, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), 1)
 '''
 
-
 def test_unequal_numbers_of_batches_fail_on_every_rank_instead_of_hanging(tmp_path):
     (tmp_path/'uneven.py').write_text(UNEVEN)
     r = launch([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2',
                 'uneven.py'], tmp_path, timeout=120)
     assert r.returncode != 0 and r.stderr.count('DDP needs the same number in each') == 2, r.stderr[-3000:]
-
 
 def test_cli_under_torchrun_and_with_nproc(tmp_path):
     args = ['--epochs', '1', '--no-progress', '--save']
@@ -228,9 +210,7 @@ def test_cli_under_torchrun_and_with_nproc(tmp_path):
     ka, kb = load_checkpoint(tmp_path/'a.pt'), load_checkpoint(tmp_path/'b.pt')
     assert all(torch.equal(ka['model'][k], kb['model'][k]) for k in ka['model'])
 
-
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU (run bench/gpu.sh there)')
-
 
 @cuda
 @pytest.mark.parametrize('precision', ['bf16', '16-mixed'])
@@ -245,7 +225,6 @@ def test_mixed_precision_on_cuda(precision, tmp_path):
     assert h['test_acc'][-1] > 0.8
     scaler = load_checkpoint(tmp_path/'amp.pt')['scaler']
     assert bool(scaler) == (precision == '16-mixed')                            # fp16 saves its scale
-
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason='needs 2 CUDA GPUs (run bench/gpu.sh there)')
 def test_ddp_on_two_gpus_equals_one_process(tmp_path):

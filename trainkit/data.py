@@ -61,8 +61,6 @@ class RandomSampler(Sampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
     def __len__(self): return self.num_samples
-
-# %% ../nbs/08_data.ipynb #b1289fc4
 @patch
 def _index_tensors(self:RandomSampler):
     n, k, g = len(self.data_source), self.num_samples, self.generator
@@ -104,8 +102,6 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-# %% ../nbs/08_data.ipynb #69a44e84
 def _check_batching(batch_size, drop_last):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError("batch_size should be a positive integer value, but got "
@@ -231,8 +227,6 @@ def __len__(self:DataLoader):
     "Batches per epoch: the batch sampler's length (torch's estimate for an `IterableDataset`)."
     if self.sampler is None: return len(self._torch_loader())
     return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
-
-# %% ../nbs/08_data.ipynb #20fbafd3
 @patch
 def __iter__(self:DataLoader):
     "One epoch of batches: in this process, or from torch's loader for workers and streams."
@@ -273,8 +267,6 @@ def _torch_loader(self:DataLoader):
     else: kw = dict(batch_size=self.batch_size, drop_last=self.drop_last)   # an IterableDataset
     kw.update({k: getattr(self, k) for k in _TORCH_ARGS})
     return torch.utils.data.DataLoader(self.dataset, **kw)
-
-# %% ../nbs/08_data.ipynb #ba1ce99e
 def _check_args(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator):
     if isinstance(dataset, IterableDataset):
         given = dict(shuffle=shuffle or None, sampler=sampler, batch_sampler=batch_sampler)

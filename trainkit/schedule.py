@@ -22,13 +22,10 @@ class LRScheduler(torch.optim.lr_scheduler.LRScheduler):
         self.last_epoch, self._step_count = -1, 0     # torch's names: steps taken, step() calls
         self.step()                                   # step 0: the schedule's first lr
     def get_last_lr(self): return self._last_lr
-
-# %% ../nbs/13_schedule.ipynb #c011
 @patch
 def step(self:LRScheduler):
     "Advance the schedule one step (call it after `optimizer.step()`) and set each group's lr."
-    self._step_count += 1
-    self.last_epoch += 1
+    self._step_count += 1; self.last_epoch += 1
     for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True): group['lr'] = lr
     self._last_lr = [group['lr'] for group in self.optimizer.param_groups]
 
@@ -171,8 +168,6 @@ def get_lr(self:OneCycleLR):
         if 'betas' in group: group['betas'] = (m, *group['betas'][1:])
         else: group['momentum'] = m
     return [self._anneal(group[lr0], group[lr1], pct) for group in self.optimizer.param_groups]
-
-# %% ../nbs/13_schedule.ipynb #c037
 @patch
 def _anneal(self:OneCycleLR, start, end, pct):
     "From `start` (pct=0) to `end` (pct=1): along half a cosine, or a straight line."
@@ -284,15 +279,10 @@ def valley(losses:list, # smoothed losses of a range test
 @dataclass
 class LRFindResult:
     "What `lr_find` measured: `lrs`, smoothed `losses`, the `valley` (first, last index), `stop`."
-    lrs: list
-    losses: list
-    valley: tuple
-    stop: str
+    lrs: list; losses: list; valley: tuple; stop: str
     @property
     def suggestion(self): return self.lrs[sum(self.valley) // 2]    # halfway along the valley
     def __repr__(self): return f"LRFindResult(suggestion={self.suggestion:.3g}, {self.stop})"
-
-# %% ../nbs/13_schedule.ipynb #c071
 @patch
 def plot(self:LRFindResult, ax=None): # matplotlib Axes to draw on (default: new)
     "Loss against lr (log scale), the valley shaded, the suggestion marked; returns the figure."
