@@ -6,18 +6,18 @@
 __all__ = ['DATASETS', 'MODELS', 'EPILOG', 'whole_number', 'positive_number', 'existing_file', 'device', 'Parser', 'get_parser',
            'DataError', 'load_data', 'build', 'trainkit_train', 'main']
 
-# %% ../nbs/16_cli.ipynb #540a7361
+# %% ../nbs/16_cli.ipynb #5d8a8fdf
 import argparse, math, os, subprocess, sys
 from pathlib import Path
 
-# %% ../nbs/16_cli.ipynb #643dd8ca
+# %% ../nbs/16_cli.ipynb #7b543c31
 def whole_number(word:str) -> int:
     "`word` as an int >= 1, for argparse's `type=`."
     n = int(word) if word.strip().isdigit() else 0
     if n < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {word!r}: e.g. 8")
     return n
 
-# %% ../nbs/16_cli.ipynb #32c13763
+# %% ../nbs/16_cli.ipynb #84a18304
 def positive_number(word:str) -> float:
     "`word` as a finite float > 0."
     try: x = float(word)
@@ -26,14 +26,14 @@ def positive_number(word:str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {word!r}: e.g. 0.1")
     return x
 
-# %% ../nbs/16_cli.ipynb #75a752fc
+# %% ../nbs/16_cli.ipynb #b2e93e1c
 def existing_file(word:str) -> str:
     "`word`, if it names a file."
     if not Path(word).is_file():
         raise argparse.ArgumentTypeError(f"no file at {word}: check the path (from this folder)")
     return word
 
-# %% ../nbs/16_cli.ipynb #7102dfbd
+# %% ../nbs/16_cli.ipynb #9be8baf4
 def device(word:str):
     "`word` as a `torch.device` this machine has; 'auto' picks one."
     import torch
@@ -49,7 +49,7 @@ def device(word:str):
         raise argparse.ArgumentTypeError(f"{word} is not on this machine: use auto or cpu")
     return dev
 
-# %% ../nbs/16_cli.ipynb #23db9621
+# %% ../nbs/16_cli.ipynb #7ffbc8e1
 def _fail(message, status:int):
     "Print `message` as one line on stderr; exit with `status`."
     print(f"trainkit-train: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -61,7 +61,7 @@ def _dashes(word:str) -> str:
     name, eq, value = word.partition('=')
     return name.replace('_', '-') + eq + value
 
-# %% ../nbs/16_cli.ipynb #b8cd6c9f
+# %% ../nbs/16_cli.ipynb #a1f7f635
 class Parser(argparse.ArgumentParser):
     "argparse with one-line errors; underscores in option names read as dashes."
     def __init__(self, prog='trainkit-train', **kwargs): super().__init__(prog, **kwargs)
@@ -70,12 +70,12 @@ class Parser(argparse.ArgumentParser):
         return super().parse_known_args([_dashes(w) for w in words], namespace)
     def error(self, message): _fail(f"{message} (see --help)", 2)
 
-# %% ../nbs/16_cli.ipynb #de249425
+# %% ../nbs/16_cli.ipynb #d6f39ee5
 DATASETS = ('sample', 'mnist', 'fashion')
 MODELS = {'mlp': dict(epochs=8, lr=0.1, batch_size=64),   # the lessons' values
           'cnn': dict(epochs=7, lr=0.4, batch_size=256)}  # Convolutions' 0.92 recipe
 
-# %% ../nbs/16_cli.ipynb #c73ad04d
+# %% ../nbs/16_cli.ipynb #cf200d53
 EPILOG = """examples:
   trainkit-train                      # the MLP, 8 epochs on the bundled digits
   trainkit-train --epochs 12 --resume checkpoints/trainkit-mlp.pt
@@ -84,7 +84,7 @@ EPILOG = """examples:
 options take - or _: --data-dir = --data_dir
 exit status: 0 done, 1 failed, 2 bad option"""
 
-# %% ../nbs/16_cli.ipynb #6c973292
+# %% ../nbs/16_cli.ipynb #9e5b6d6f
 def get_parser() -> Parser:
     "The `trainkit-train` parser: every option, its check and its help."
     p = Parser(epilog=EPILOG,
@@ -107,11 +107,11 @@ def get_parser() -> Parser:
     add('--nproc', **N, default=1, help='processes, data parallel (1)')
     return p
 
-# %% ../nbs/16_cli.ipynb #851e842d
+# %% ../nbs/16_cli.ipynb #31c4cdcf
 class DataError(RuntimeError):
     "The dataset could not be loaded."
 
-# %% ../nbs/16_cli.ipynb #e40ca9ae
+# %% ../nbs/16_cli.ipynb #ea662e74
 def load_data(dataset:str='sample', # sample, mnist or fashion
               data_dir:str=None, # folder of IDX files
               download:bool=True, # may torchvision fetch it?
@@ -130,7 +130,7 @@ def load_data(dataset:str='sample', # sample, mnist or fashion
     shape = (-1, 1, 28, 28) if image else (-1, 784)
     return D.normalize(x, mean, std).view(shape), y, D.normalize(xt, mean, std).view(shape), yt
 
-# %% ../nbs/16_cli.ipynb #11823738
+# %% ../nbs/16_cli.ipynb #e05963fd
 def build(model:str, # 'mlp' or 'cnn'
           lr:float, # learning rate, or the cycle's peak
           epochs:int, # length of the cycle
@@ -153,7 +153,7 @@ def build(model:str, # 'mlp' or 'cnn'
     sched = OneCycleLR(opt, lr, epochs=epochs, steps_per_epoch=steps, pct_start=r['pct_start'])
     return net, partial(cross_entropy, label_smoothing=r['label_smoothing']), opt, sched
 
-# %% ../nbs/16_cli.ipynb #7d414467
+# %% ../nbs/16_cli.ipynb #c0b2ac45
 def trainkit_train(model:str='mlp', # 'mlp' or 'cnn'
                    dataset:str='sample', # sample, mnist or fashion
                    data_dir:str=None, # folder of IDX files
@@ -196,7 +196,7 @@ def trainkit_train(model:str='mlp', # 'mlp' or 'cnn'
     if save and first: print(f"saved {save}: continue with --resume {save} --epochs {epochs + 4}")
     return h
 
-# %% ../nbs/16_cli.ipynb #b45e87cc
+# %% ../nbs/16_cli.ipynb #dd9cb6b1
 def _without_nproc(words:list) -> list:
     "`words` less `--nproc N`: torchrun would read it as its own `--nproc-per-node`."
     out, skip = [], False
@@ -209,10 +209,11 @@ def _without_nproc(words:list) -> list:
 
 def _torchrun(nproc:int, words:list) -> int:
     "Run this command in `nproc` processes under torchrun; return its exit status."
-    run = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nproc}']
+    run = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+           f'--nproc-per-node={nproc}']
     return subprocess.call([*run, '-m', 'trainkit.cli', *_without_nproc(words)])
 
-# %% ../nbs/16_cli.ipynb #85c5e84d
+# %% ../nbs/16_cli.ipynb #2756e147
 def main(argv:list=None): # words after the command name
     "The `trainkit-train` console script."
     words = sys.argv[1:] if argv is None else list(argv)
@@ -227,5 +228,5 @@ def main(argv:list=None): # words after the command name
     except (DataError, CheckpointError, FloatingPointError, OSError) as e: _fail(e, 1)  # nan: FPE
     except KeyboardInterrupt: _fail("interrupted: the last epoch's checkpoint is kept", 130)
 
-# %% ../nbs/16_cli.ipynb #fe439bd2
+# %% ../nbs/16_cli.ipynb #4d1236fe
 if __name__ == '__main__' and Path(globals().get('__file__', '')).name == 'cli.py': main()
