@@ -46,7 +46,7 @@ def loader_train(model, dl, opt=None):
 # The shape of going_modular/engine.py from the learnpytorch.io course (train_step / test_step / train): torch
 # DataLoader(shuffle=True), per-batch `.item()` of the loss and of the accuracy, argmax(softmax), model.train()/eval(),
 # torch.inference_mode() for the test pass, torch.optim.SGD, zero_grad before backward, a print per epoch.
-def lp_train_step(model, dataloader, loss_fn, optimizer, device='cpu'):
+def lp_train_step(model, dataloader, loss_fn, optimizer, device='cpu', scheduler=None):
     model.train()
     train_loss, train_acc = 0, 0
     for batch, (X, y) in enumerate(dataloader):
@@ -57,6 +57,7 @@ def lp_train_step(model, dataloader, loss_fn, optimizer, device='cpu'):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if scheduler is not None: scheduler.step()          # per batch (bench/cnn_record.py's OneCycle)
         y_pred_class = torch.argmax(torch.softmax(y_pred, dim=1), dim=1)
         train_acc += (y_pred_class == y).sum().item() / len(y_pred)
     return train_loss / len(dataloader), train_acc / len(dataloader)

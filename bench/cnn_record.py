@@ -79,35 +79,17 @@ def run_trainkit(model, data, r):
     return h['test_acc']
 
 def run_learnpytorch(model, data, r):
-    "learnpytorch.io's engine (going_modular/engine.py, as in bench/baselines.py), stepping the scheduler too."
-    import torch
+    "learnpytorch.io's engine (bench/baselines.py's lp_train_step/lp_test_step), stepping the scheduler too."
     from torch.utils.data import DataLoader, TensorDataset
+    from .baselines import lp_train_step, lp_test_step
     x, y, xt, yt = data
     train_dataloader = DataLoader(TensorDataset(x, y), batch_size=r['batch_size'], shuffle=True)
     test_dataloader = DataLoader(TensorDataset(xt, yt), batch_size=1000, shuffle=False)
     optimizer_, scheduler = optimizer(model, r, len(train_dataloader))
     loss_fn_, accs = loss_fn(r), []
     for epoch in range(r['epochs']):
-        model.train()
-        train_loss, train_acc = 0, 0
-        for batch, (X, y_) in enumerate(train_dataloader):
-            y_pred = model(X)
-            loss = loss_fn_(y_pred, y_)
-            train_loss += loss.item()
-            optimizer_.zero_grad()
-            loss.backward()
-            optimizer_.step()
-            scheduler.step()
-            y_pred_class = torch.argmax(torch.softmax(y_pred, dim=1), dim=1)
-            train_acc += (y_pred_class == y_).sum().item() / len(y_pred)
-        model.eval()
-        test_loss, test_acc = 0, 0
-        with torch.inference_mode():
-            for batch, (X, y_) in enumerate(test_dataloader):
-                test_pred_logits = model(X)
-                test_loss += loss_fn_(test_pred_logits, y_).item()
-                test_acc += (test_pred_logits.argmax(dim=1) == y_).sum().item() / len(y_)
-        accs.append(test_acc / len(test_dataloader))
+        lp_train_step(model, train_dataloader, loss_fn_, optimizer_, scheduler=scheduler)
+        accs.append(lp_test_step(model, test_dataloader, loss_fn_)[1])
     return accs
 
 def run_lightning(model, data, r):
