@@ -20,8 +20,7 @@ class Dataset(torch.utils.data.Dataset):
 class TensorDataset(Dataset):
     "Sample `i` is `(x[i], y[i], ...)`: the rows of tensors of the same length."
     def __init__(self, *tensors:torch.Tensor): # one row per sample, e.g. x, y
-        _check_tensors(tensors)
-        self.tensors = tensors
+        _check_tensors(tensors); self.tensors = tensors
     def __getitem__(self, index): return tuple(t[index] for t in self.tensors)
     def __len__(self): return self.tensors[0].size(0)
     def __repr__(self): return f"TensorDataset{tuple(tuple(t.shape) for t in self.tensors)}"
@@ -55,8 +54,7 @@ class RandomSampler(Sampler):
     "A new random order each epoch, drawn as torch.utils.data.RandomSampler draws it."
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
-        self._num_samples = num_samples
-        self._check()
+        self._num_samples = num_samples; self._check()
     @property
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
@@ -227,6 +225,8 @@ def __len__(self:DataLoader):
     "Batches per epoch: the batch sampler's length (torch's estimate for an `IterableDataset`)."
     if self.sampler is None: return len(self._torch_loader())
     return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
+
+# %% ../nbs/08_data.ipynb #20fbafd3
 @patch
 def __iter__(self:DataLoader):
     "One epoch of batches: in this process, or from torch's loader for workers and streams."

@@ -22,6 +22,8 @@ class LRScheduler(torch.optim.lr_scheduler.LRScheduler):
         self.last_epoch, self._step_count = -1, 0     # torch's names: steps taken, step() calls
         self.step()                                   # step 0: the schedule's first lr
     def get_last_lr(self): return self._last_lr
+
+# %% ../nbs/13_schedule.ipynb #c011
 @patch
 def step(self:LRScheduler):
     "Advance the schedule one step (call it after `optimizer.step()`) and set each group's lr."
@@ -44,8 +46,7 @@ class LambdaLR(LRScheduler):
         n = len(optimizer.param_groups)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if len(fns) != n: raise ValueError(f"Expected {n} lr_lambdas, but got {len(fns)}")
-        self.lr_lambdas = fns
-        super().__init__(optimizer)
+        self.lr_lambdas = fns; super().__init__(optimizer)
     def get_lr(self):
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
@@ -71,8 +72,7 @@ class CosineAnnealingLR(LRScheduler):
                  T_max, # steps from the initial lr to eta_min
                  eta_min:float=0.): # the lowest lr
         self.T_max = _positive('T_max', T_max, 'e.g. T_max=epochs', (int, float))
-        self.eta_min = eta_min
-        super().__init__(optimizer)
+        self.eta_min = eta_min; super().__init__(optimizer)
     def _get_closed_form_lr(self):
         c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
@@ -280,9 +280,10 @@ def valley(losses:list, # smoothed losses of a range test
 class LRFindResult:
     "What `lr_find` measured: `lrs`, smoothed `losses`, the `valley` (first, last index), `stop`."
     lrs: list; losses: list; valley: tuple; stop: str
-    @property
-    def suggestion(self): return self.lrs[sum(self.valley) // 2]    # halfway along the valley
+    suggestion = property(lambda self: self.lrs[sum(self.valley) // 2])   # halfway along the valley
     def __repr__(self): return f"LRFindResult(suggestion={self.suggestion:.3g}, {self.stop})"
+
+# %% ../nbs/13_schedule.ipynb #c071
 @patch
 def plot(self:LRFindResult, ax=None): # matplotlib Axes to draw on (default: new)
     "Loss against lr (log scale), the valley shaded, the suggestion marked; returns the figure."
