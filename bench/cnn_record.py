@@ -53,13 +53,8 @@ def load_data(quick):
 
 def optimizer(model, r, steps_per_epoch):
     "trainkit's SGD (Nesterov momentum, weight decay) and OneCycleLR: torch's classes accept both, Lightning too."
-    from trainkit.optimizer import SGD
-    from trainkit.schedule import OneCycleLR
-    opt = SGD(model.parameters(), lr=r['max_lr'], momentum=r['momentum'], nesterov=True,
-              weight_decay=r['weight_decay'])
-    sched = OneCycleLR(opt, r['max_lr'], epochs=r['epochs'], steps_per_epoch=steps_per_epoch,
-                       pct_start=r['pct_start'])
-    return opt, sched
+    from trainkit.cli import one_cycle_sgd                          # what trainkit-train --model cnn uses
+    return one_cycle_sgd(model.parameters(), r, r['max_lr'], r['epochs'], steps_per_epoch)
 
 def loss_fn(r):
     "Cross-entropy, with the recipe's label smoothing."

@@ -4,20 +4,20 @@
 
 # %% auto #0
 __all__ = ['DATASETS', 'MODELS', 'EPILOG', 'whole_number', 'positive_number', 'existing_file', 'device', 'Parser', 'get_parser',
-           'DataError', 'load_data', 'build', 'trainkit_train', 'main']
+           'DataError', 'load_data', 'one_cycle_sgd', 'build', 'trainkit_train', 'main']
 
-# %% ../nbs/16_cli.ipynb #5d8a8fdf
+# %% ../nbs/16_cli.ipynb #85c1d3c2
 import argparse, math, os, subprocess, sys
 from pathlib import Path
 
-# %% ../nbs/16_cli.ipynb #7b543c31
+# %% ../nbs/16_cli.ipynb #6ec0acca
 def whole_number(word:str) -> int:
     "`word` as an int >= 1, for argparse's `type=`."
     n = int(word) if word.strip().isdigit() else 0
     if n < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {word!r}: e.g. 8")
     return n
 
-# %% ../nbs/16_cli.ipynb #84a18304
+# %% ../nbs/16_cli.ipynb #a493947c
 def positive_number(word:str) -> float:
     "`word` as a finite float > 0."
     try: x = float(word)
@@ -26,14 +26,14 @@ def positive_number(word:str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {word!r}: e.g. 0.1")
     return x
 
-# %% ../nbs/16_cli.ipynb #b2e93e1c
+# %% ../nbs/16_cli.ipynb #5c8ba3e6
 def existing_file(word:str) -> str:
     "`word`, if it names a file."
     if not Path(word).is_file():
         raise argparse.ArgumentTypeError(f"no file at {word}: check the path (from this folder)")
     return word
 
-# %% ../nbs/16_cli.ipynb #9be8baf4
+# %% ../nbs/16_cli.ipynb #12d503fd
 def device(word:str):
     "`word` as a `torch.device` this machine has; 'auto' picks one."
     import torch
@@ -49,7 +49,7 @@ def device(word:str):
         raise argparse.ArgumentTypeError(f"{word} is not on this machine: use auto or cpu")
     return dev
 
-# %% ../nbs/16_cli.ipynb #7ffbc8e1
+# %% ../nbs/16_cli.ipynb #60915b10
 def _fail(message, status:int):
     "Print `message` as one line on stderr; exit with `status`."
     print(f"trainkit-train: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -61,7 +61,7 @@ def _dashes(word:str) -> str:
     name, eq, value = word.partition('=')
     return name.replace('_', '-') + eq + value
 
-# %% ../nbs/16_cli.ipynb #a1f7f635
+# %% ../nbs/16_cli.ipynb #d7593076
 class Parser(argparse.ArgumentParser):
     "argparse with one-line errors; underscores in option names read as dashes."
     def __init__(self, prog='trainkit-train', **kwargs): super().__init__(prog, **kwargs)
@@ -70,12 +70,12 @@ class Parser(argparse.ArgumentParser):
         return super().parse_known_args([_dashes(w) for w in words], namespace)
     def error(self, message): _fail(f"{message} (see --help)", 2)
 
-# %% ../nbs/16_cli.ipynb #d6f39ee5
+# %% ../nbs/16_cli.ipynb #2cbd7e87
 DATASETS = ('sample', 'mnist', 'fashion')
 MODELS = {'mlp': dict(epochs=8, lr=0.1, batch_size=64),   # the lessons' values
           'cnn': dict(epochs=7, lr=0.4, batch_size=256)}  # Convolutions' 0.92 recipe
 
-# %% ../nbs/16_cli.ipynb #cf200d53
+# %% ../nbs/16_cli.ipynb #a7c78e87
 EPILOG = """examples:
   trainkit-train                      # the MLP, 8 epochs on the bundled digits
   trainkit-train --epochs 12 --resume checkpoints/trainkit-mlp.pt
@@ -84,7 +84,7 @@ EPILOG = """examples:
 options take - or _: --data-dir = --data_dir
 exit status: 0 done, 1 failed, 2 bad option"""
 
-# %% ../nbs/16_cli.ipynb #9e5b6d6f
+# %% ../nbs/16_cli.ipynb #1a7c6741
 def get_parser() -> Parser:
     "The `trainkit-train` parser: every option, its check and its help."
     p = Parser(epilog=EPILOG,
@@ -107,11 +107,11 @@ def get_parser() -> Parser:
     add('--nproc', **N, default=1, help='processes, data parallel (1)')
     return p
 
-# %% ../nbs/16_cli.ipynb #31c4cdcf
+# %% ../nbs/16_cli.ipynb #5337226c
 class DataError(RuntimeError):
     "The dataset could not be loaded."
 
-# %% ../nbs/16_cli.ipynb #ea662e74
+# %% ../nbs/16_cli.ipynb #a37b6e2f
 def load_data(dataset:str='sample', # sample, mnist or fashion
               data_dir:str=None, # folder of IDX files
               download:bool=True, # may torchvision fetch it?
@@ -130,7 +130,20 @@ def load_data(dataset:str='sample', # sample, mnist or fashion
     shape = (-1, 1, 28, 28) if image else (-1, 784)
     return D.normalize(x, mean, std).view(shape), y, D.normalize(xt, mean, std).view(shape), yt
 
-# %% ../nbs/16_cli.ipynb #e05963fd
+# %% ../nbs/16_cli.ipynb #5f554225
+def one_cycle_sgd(params, # the parameters to train
+                  recipe:dict, # momentum, weight_decay, pct_start
+                  lr:float, # the cycle's peak
+                  epochs:int, steps:int): # the cycle's length
+    "A recipe's `SGD` (Nesterov momentum, weight decay) and its `OneCycleLR`, stepped per batch."
+    from trainkit.optimizer import SGD
+    from trainkit.schedule import OneCycleLR
+    opt = SGD(params, lr=lr, momentum=recipe['momentum'], nesterov=True,
+              weight_decay=recipe['weight_decay'])
+    sched = OneCycleLR(opt, lr, epochs=epochs, steps_per_epoch=steps, pct_start=recipe['pct_start'])
+    return opt, sched
+
+# %% ../nbs/16_cli.ipynb #a2ef1e55
 def build(model:str, # 'mlp' or 'cnn'
           lr:float, # learning rate, or the cycle's peak
           epochs:int, # length of the cycle
@@ -145,15 +158,12 @@ def build(model:str, # 'mlp' or 'cnn'
         net = Sequential(Linear(784, 50), ReLU(), Linear(50, 10))
         return net, cross_entropy, SGD(net.parameters(), lr=lr), None
     from trainkit.conv import FASHION_RECIPES, fashion_cnn
-    from trainkit.schedule import OneCycleLR
     r = FASHION_RECIPES[0.92]
     net = fashion_cnn(r['widths'])
-    opt = SGD(net.parameters(), lr=lr, momentum=r['momentum'], nesterov=True,
-              weight_decay=r['weight_decay'])
-    sched = OneCycleLR(opt, lr, epochs=epochs, steps_per_epoch=steps, pct_start=r['pct_start'])
+    opt, sched = one_cycle_sgd(net.parameters(), r, lr, epochs, steps)
     return net, partial(cross_entropy, label_smoothing=r['label_smoothing']), opt, sched
 
-# %% ../nbs/16_cli.ipynb #c0b2ac45
+# %% ../nbs/16_cli.ipynb #85c61710
 def trainkit_train(model:str='mlp', # 'mlp' or 'cnn'
                    dataset:str='sample', # sample, mnist or fashion
                    data_dir:str=None, # folder of IDX files
@@ -196,7 +206,7 @@ def trainkit_train(model:str='mlp', # 'mlp' or 'cnn'
     if save and first: print(f"saved {save}: continue with --resume {save} --epochs {epochs + 4}")
     return h
 
-# %% ../nbs/16_cli.ipynb #dd9cb6b1
+# %% ../nbs/16_cli.ipynb #40d9505c
 def _without_nproc(words:list) -> list:
     "`words` less `--nproc N`: torchrun would read it as its own `--nproc-per-node`."
     out, skip = [], False
@@ -213,7 +223,7 @@ def _torchrun(nproc:int, words:list) -> int:
            f'--nproc-per-node={nproc}']
     return subprocess.call([*run, '-m', 'trainkit.cli', *_without_nproc(words)])
 
-# %% ../nbs/16_cli.ipynb #2756e147
+# %% ../nbs/16_cli.ipynb #e781735c
 def main(argv:list=None): # words after the command name
     "The `trainkit-train` console script."
     words = sys.argv[1:] if argv is None else list(argv)
@@ -228,5 +238,5 @@ def main(argv:list=None): # words after the command name
     except (DataError, CheckpointError, FloatingPointError, OSError) as e: _fail(e, 1)  # nan: FPE
     except KeyboardInterrupt: _fail("interrupted: the last epoch's checkpoint is kept", 130)
 
-# %% ../nbs/16_cli.ipynb #4d1236fe
+# %% ../nbs/16_cli.ipynb #5a7585d8
 if __name__ == '__main__' and Path(globals().get('__file__', '')).name == 'cli.py': main()
